@@ -1,0 +1,47 @@
+# Tavern — two commands on a fresh machine:
+#   make run    install into .venv, start embedded PostgreSQL + Redis, migrate, load demo data,
+#               serve on http://127.0.0.1:$(PORT) with a Celery worker and beat
+#   make test   the same set-up, then lint, migration and deploy checks, and the whole suite
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+PORT ?= 8000
+
+.PHONY: run test install lint services-start services-stop bench clean
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	DJANGO_SETTINGS_MODULE=tavern.settings.local DEBUG=1 PORT=$(PORT) $(PY) -m tavern.supervisor
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: lint
+	$(PY) -m tavern.embedded run -- $(MAKE) --no-print-directory _test-steps
+
+_test-steps:
+	DJANGO_SETTINGS_MODULE=tavern.settings.test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tavern.settings.production SECRET_KEY=check-deploy-$$RANDOM-not-a-real-key-0123456789abcdefghijklmnop \
+	  ALLOWED_HOSTS=tavern.example.com $(PY) manage.py check --deploy --fail-level WARNING
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+services-start: install
+	$(PY) -m tavern.embedded start
+
+services-stop:
+	$(PY) -m tavern.embedded stop
+
+clean:
+	$(PY) -m tavern.embedded stop || true
+	rm -rf var

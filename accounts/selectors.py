@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from .models import ApiKey, User
+
+# last_used_at is bookkeeping: write it at most this often per key.
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def api_key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_authenticate(*, raw_key: str) -> User | None:
+    """The active user owning this active key, or None."""
+    try:
+        key = ApiKey.objects.select_related("user").get(
+            key_hash=api_key_hash(raw_key), revoked_at__isnull=True
+        )
+    except ApiKey.DoesNotExist:
+        return None
+    if not key.user.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key.user
+
+
+def api_key_list(*, user: User) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def api_key_get_for_user(*, key_id: int, user: User) -> ApiKey:
+    try:
+        return ApiKey.objects.get(pk=key_id, user=user)
+    except ApiKey.DoesNotExist:
+        raise Http404 from None

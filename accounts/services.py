@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ApiKey, User
+from .selectors import api_key_hash
+
+MAX_ACTIVE_API_KEYS = 20
+PROFILE_FIELDS = (
+    "display_name",
+    "bio",
+    "locale",
+    "content_filter",
+    "birth_date",
+    "show_nsfw",
+    "avatar",
+)
+
+
+class AccountError(Exception):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    key: ApiKey
+    raw_key: str
+
+
+@transaction.atomic
+def api_key_create(*, user: User, name: str) -> IssuedApiKey:
+    active = ApiKey.objects.select_for_update().filter(user=user, revoked_at__isnull=True)
+    if active.count() >= MAX_ACTIVE_API_KEYS:
+        raise AccountError(
+            f"You can have at most {MAX_ACTIVE_API_KEYS} active keys; revoke one first.", field="name"
+        )
+    raw_key = settings.API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        user=user, name=name.strip(), prefix=raw_key[:12], key_hash=api_key_hash(raw_key)
+    )
+    return IssuedApiKey(key=key, raw_key=raw_key)
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
+    changed = [field for field in PROFILE_FIELDS if field in data and getattr(user, field) != data[field]]
+    for field in changed:
+        setattr(user, field, data[field])
+    if user.show_nsfw and not user.is_adult():
+        raise AccountError(
+            "Only adults can turn on NSFW content; set a birth date showing you are 18 or older.",
+            field="show_nsfw",
+        )
+    if changed:
+        user.full_clean(exclude=["password", "username", "email"])
+        user.save(update_fields=changed)
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, user: User, active: bool) -> User:
+    """Ban (active=False) or unban. A banned user's sessions, JWTs and API keys stop
+    working at once: every authenticator refuses inactive users."""
+    if user.is_active != active:
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+    return user

@@ -1,0 +1,69 @@
+"""Shared test set-up: the real embedded PostgreSQL and Redis (started here when
+`pytest` runs on its own), API clients, and a real Celery worker when asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tavern import embedded
+
+_started = embedded.start_needed()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    embedded.stop(_started)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Throttle counters and cached values must not leak between tests."""
+    from django.core.cache import cache
+
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def user(db):  # type: ignore[no-untyped-def]
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):  # type: ignore[no-untyped-def]
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def api_client():  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def user_client(user):  # type: ignore[no-untyped-def]
+    """An API client authenticated as `user` with a real JWT."""
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db):  # type: ignore[no-untyped-def]
+    """A real Celery worker consuming the real Redis broker, in a thread of this process."""
+    import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping for the start-up check
+    from celery.contrib.testing.worker import start_worker
+
+    from tavern.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
+        yield worker

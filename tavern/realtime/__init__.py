@@ -1,0 +1,1 @@
+"""Live events: group names, pushing to a user, socket authentication."""

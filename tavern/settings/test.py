@@ -1,0 +1,25 @@
+"""`make test`: the real embedded PostgreSQL and Redis, fast hashing, no throttling surprises."""
+
+from .base import *  # noqa: F403
+from .base import REST_FRAMEWORK, STORAGES
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "1000/min", "auth": "1000/min"},
+}
+ACCOUNT_RATE_LIMITS = False
+CELERY_TASK_ALWAYS_EAGER = False
+WHITENOISE_AUTOREFRESH = True
+# Keep test traffic apart from a `make run` sharing the same embedded Redis.
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "tavern-test"}}  # noqa: F405
+CHANNEL_LAYERS = {
+    "default": {
+        **CHANNEL_LAYERS["default"],  # noqa: F405
+        "CONFIG": {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": "tavern-test:asgi"},  # noqa: F405
+    }
+}
+CELERY_TASK_DEFAULT_QUEUE = "tavern-test"

@@ -1,0 +1,172 @@
+"""`make run`: one supervised group of everything Tavern needs on one machine.
+
+Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point
+elsewhere), migrates, loads the demo data, then runs daphne (HTTP + WebSocket),
+a Celery worker and Celery beat. Ctrl-C or SIGTERM stops every process it
+started, the embedded servers included. If one child dies, the group stops.
+
+    python -m tavern.supervisor [--port 8000] [--host 127.0.0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+from tavern import embedded
+
+STOP_GRACE_SECONDS = 10.0
+READY_TIMEOUT_SECONDS = 120.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], check=True, cwd=embedded.BASE_DIR)  # noqa: S603
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _children(host: str, port: int) -> list[Child]:
+    var = embedded.var_dir()
+    celery = [sys.executable, "-m", "celery", "-A", "tavern"]
+    return [
+        Child("web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "tavern.asgi:application"]),
+        Child("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--hostname=worker@%h"]),
+        Child(
+            "beat",
+            [*celery, "beat", "--loglevel=INFO", f"--pidfile={var / 'celerybeat.pid'}",
+             "--scheduler=django_celery_beat.schedulers:DatabaseScheduler"],
+        ),
+    ]
+
+
+def _pump_output(child: Child) -> None:
+    """Prefix each line with the child's name, like foreman."""
+    assert child.process is not None and child.process.stdout is not None
+    for raw in child.process.stdout:
+        sys.stdout.write(f"{child.name:>6} | {raw.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def _wait_ready(url: str, children: list[Child]) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if any(c.process is not None and c.process.poll() is not None for c in children):
+            return False
+        try:
+            with urllib.request.urlopen(f"{url}readyz", timeout=3) as response:  # noqa: S310 - our own loopback URL
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def _stop_children(children: list[Child]) -> None:
+    running = [c for c in children if c.process is not None and c.process.poll() is None]
+    for child in running:
+        assert child.process is not None
+        os.killpg(child.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in running:
+        assert child.process is not None
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tavern.settings.local")
+    os.environ.setdefault("DEBUG", "1")
+
+    if not _port_free(args.host, args.port):
+        print(f"Port {args.port} on {args.host} is in use. Stop what uses it, or run: PORT=8001 make run",
+              file=sys.stderr)
+        return 1
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
+
+    started: list[str] = []
+    children = _children(args.host, args.port)
+    try:
+        started = embedded.start_needed()
+        print(f"Embedded services: {', '.join(started) or 'already running or external'}")
+        _manage("migrate", "--noinput")
+        _manage("seed_demo")
+        for child in children:
+            child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+                child.argv, cwd=embedded.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            threading.Thread(target=_pump_output, args=(child,), daemon=True).start()
+
+        url = f"http://{args.host}:{args.port}/"
+        if _wait_ready(url, children):
+            print(
+                "\n"
+                f"  Tavern is running at {url}\n"
+                "  Demo login:  demo / tavern-demo\n"
+                "  Admin login: admin / tavern-admin   (back office at /admin/)\n"
+                "  Press Ctrl-C to stop everything.\n",
+                flush=True,
+            )
+        elif not stopping.is_set():
+            print("Tavern did not become ready; see the log above. Stopping.", file=sys.stderr)
+            return 1
+
+        while not stopping.is_set():
+            dead = [c for c in children if c.process is not None and c.process.poll() is not None]
+            if dead:
+                print(f"{dead[0].name} exited with {dead[0].process.returncode}; stopping the group.",  # type: ignore[union-attr]
+                      file=sys.stderr)
+                return 1
+            stopping.wait(0.5)
+        return 0
+    except subprocess.CalledProcessError as error:
+        print(f"Set-up step failed: {' '.join(map(str, error.cmd))}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping Tavern…", flush=True)
+        _stop_children(children)
+        embedded.stop(started)
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

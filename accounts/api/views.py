@@ -13,6 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from accounts.selectors import api_key_get_for_user, api_key_list
 from accounts.services import AccountError, api_key_create, api_key_revoke, user_profile_update
 from tavern.api.errors import DomainError
+from tavern.api.pagination import PagePagination
 
 from .serializers import (
     ApiKeyCreatedOutput,
@@ -70,8 +71,9 @@ class MeApi(APIView):
 class ApiKeyListCreateApi(APIView):
     @extend_schema(responses=ApiKeyOutput(many=True))
     def get(self, request: Request) -> Response:
-        keys = api_key_list(user=request.user)
-        return Response(ApiKeyOutput(keys, many=True).data)
+        paginator = PagePagination()
+        page = paginator.paginate_queryset(api_key_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response(ApiKeyOutput(page, many=True).data)
 
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
     def post(self, request: Request) -> Response:

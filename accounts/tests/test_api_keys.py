@@ -34,7 +34,7 @@ def test_only_the_hash_is_stored_and_the_key_is_never_listed_again(user_client, 
     raw_key = user_client.post(reverse("api:api_keys"), {"name": "cli"}).json()["key"]
 
     stored = ApiKey.objects.get(user=user)
-    listed = user_client.get(reverse("api:api_keys")).json()
+    listed = user_client.get(reverse("api:api_keys")).json()["results"]
 
     assert stored.key_hash == hashlib.sha256(raw_key.encode()).hexdigest()
     assert raw_key not in str(listed)
@@ -51,7 +51,7 @@ def test_another_user_cannot_revoke_or_list_my_key(api_client, user, other_user)
 
     assert revoke.status_code == 404
     assert revoke.json() == {"error": {"code": "not_found", "message": "Not found."}}
-    assert listed.json() == []
+    assert listed.json()["results"] == []
     issued.key.refresh_from_db()
     assert issued.key.revoked_at is None
 
@@ -93,10 +93,11 @@ def test_key_list_runs_a_constant_number_of_queries(user_client, user, django_as
     for index in range(5):
         api_key_create(user=user, name=f"key {index}")
 
-    # JWT user lookup, then the keys.
-    with django_assert_num_queries(2):
-        response = user_client.get(reverse("api:api_keys"))
-    assert len(response.json()) == 5
+    # JWT user lookup, the count, the page.
+    with django_assert_num_queries(3):
+        response = user_client.get(reverse("api:api_keys"), {"page_size": 2})
+    assert response.json()["count"] == 5
+    assert len(response.json()["results"]) == 2
 
 
 def test_api_key_pages_create_show_once_and_revoke(client, user, other_user):

@@ -9,14 +9,33 @@ from .services import api_key_revoke, user_set_active
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "email", "display_name", "subscription_tier", "is_active", "is_staff", "date_joined")
+    list_display = (
+        "username",
+        "email",
+        "display_name",
+        "subscription_tier",
+        "is_active",
+        "is_staff",
+        "date_joined",
+    )
     list_filter = ("subscription_tier", "content_filter", "is_active", "is_staff", "groups")
     search_fields = ("username", "email", "display_name")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (
             "Tavern profile",
-            {"fields": ("display_name", "avatar", "bio", "locale", "content_filter", "birth_date", "show_nsfw", "subscription_tier")},
+            {
+                "fields": (
+                    "display_name",
+                    "avatar",
+                    "bio",
+                    "locale",
+                    "content_filter",
+                    "birth_date",
+                    "show_nsfw",
+                    "subscription_tier",
+                )
+            },
         ),
     )
     actions = ["ban_users", "unban_users"]

@@ -17,9 +17,7 @@ def _ensure_user(*, username: str, password: str, email: str, **fields: object) 
     if created:
         user.set_password(password)
         user.save(update_fields=["password"])
-    EmailAddress.objects.get_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": True}
-    )
+    EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
     return user, created
 
 

@@ -15,8 +15,6 @@ from tavern.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(
-            auth_middleware_stack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": BrowserOriginValidator(auth_middleware_stack(URLRouter(websocket_urlpatterns))),
     }
 )

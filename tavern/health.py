@@ -77,4 +77,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
             "detail": detail,
             "ms": round((time.perf_counter() - started) * 1000, 1),
         }
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503
+    )

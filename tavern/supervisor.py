@@ -53,12 +53,19 @@ def _children(host: str, port: int) -> list[Child]:
     var = embedded.var_dir()
     celery = [sys.executable, "-m", "celery", "-A", "tavern"]
     return [
-        Child("web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "tavern.asgi:application"]),
+        Child(
+            "web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "tavern.asgi:application"]
+        ),
         Child("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--hostname=worker@%h"]),
         Child(
             "beat",
-            [*celery, "beat", "--loglevel=INFO", f"--pidfile={var / 'celerybeat.pid'}",
-             "--scheduler=django_celery_beat.schedulers:DatabaseScheduler"],
+            [
+                *celery,
+                "beat",
+                "--loglevel=INFO",
+                f"--pidfile={var / 'celerybeat.pid'}",
+                "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
+            ],
         ),
     ]
 
@@ -102,7 +109,9 @@ def _stop_children(children: list[Child]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     args = parser.parse_args(argv)
@@ -110,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DEBUG", "1")
 
     if not _port_free(args.host, args.port):
-        print(f"Port {args.port} on {args.host} is in use. Stop what uses it, or run: PORT=8001 make run",
-              file=sys.stderr)
+        print(
+            f"Port {args.port} on {args.host} is in use. Stop what uses it, or run: PORT=8001 make run",
+            file=sys.stderr,
+        )
         return 1
 
     stopping = threading.Event()
@@ -131,7 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         _manage("seed_demo")
         for child in children:
             child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
-                child.argv, cwd=embedded.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                child.argv,
+                cwd=embedded.BASE_DIR,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             threading.Thread(target=_pump_output, args=(child,), daemon=True).start()
@@ -153,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         while not stopping.is_set():
             dead = [c for c in children if c.process is not None and c.process.poll() is not None]
             if dead:
-                print(f"{dead[0].name} exited with {dead[0].process.returncode}; stopping the group.",  # type: ignore[union-attr]
-                      file=sys.stderr)
+                print(
+                    f"{dead[0].name} exited with {dead[0].process.returncode}; stopping the group.",  # type: ignore[union-attr]
+                    file=sys.stderr,
+                )
                 return 1
             stopping.wait(0.5)
         return 0

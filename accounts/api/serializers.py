@@ -13,8 +13,18 @@ class MeOutput(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "email", "display_name", "avatar", "bio", "locale",
-            "content_filter", "birth_date", "show_nsfw", "sees_nsfw", "subscription_tier",
+            "id",
+            "username",
+            "email",
+            "display_name",
+            "avatar",
+            "bio",
+            "locale",
+            "content_filter",
+            "birth_date",
+            "show_nsfw",
+            "sees_nsfw",
+            "subscription_tier",
             "date_joined",
         ]
         read_only_fields = fields

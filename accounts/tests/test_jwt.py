@@ -35,7 +35,9 @@ def test_obtain_token_for_banned_user_is_refused(api_client, user):
     user.is_active = False
     user.save()
 
-    response = api_client.post(reverse("api:token_obtain"), {"username": user.username, "password": DEFAULT_PASSWORD})
+    response = api_client.post(
+        reverse("api:token_obtain"), {"username": user.username, "password": DEFAULT_PASSWORD}
+    )
 
     assert response.status_code == 400
 

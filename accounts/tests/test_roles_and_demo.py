@@ -12,7 +12,11 @@ def test_role_groups_exist_with_their_permissions():
     moderator = Group.objects.get(name="moderator")
     staff = Group.objects.get(name="staff")
 
-    assert set(moderator.permissions.values_list("codename", flat=True)) == {"view_user", "change_user", "view_apikey"}
+    assert set(moderator.permissions.values_list("codename", flat=True)) == {
+        "view_user",
+        "change_user",
+        "view_apikey",
+    }
     assert "change_periodictask" in set(staff.permissions.values_list("codename", flat=True))
 
 
@@ -44,9 +48,7 @@ def test_moderator_can_ban_from_admin(client):
     target = UserFactory()
     client.force_login(moderator)
 
-    response = client.post(
-        "/admin/accounts/user/", {"action": "ban_users", "_selected_action": [target.pk]}
-    )
+    response = client.post("/admin/accounts/user/", {"action": "ban_users", "_selected_action": [target.pk]})
 
     assert response.status_code == 302
     target.refresh_from_db()

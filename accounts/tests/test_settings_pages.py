@@ -5,7 +5,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
-    "name", ["settings_profile", "settings_content", "settings_api_keys"], ids=["profile", "content", "api-keys"]
+    "name",
+    ["settings_profile", "settings_content", "settings_api_keys"],
+    ids=["profile", "content", "api-keys"],
 )
 def test_settings_pages_need_a_login(client, name):
     response = client.get(reverse(name))
@@ -17,7 +19,9 @@ def test_settings_pages_need_a_login(client, name):
 def test_profile_is_saved(client, user):
     client.force_login(user)
 
-    response = client.post(reverse("settings_profile"), {"display_name": "Bard", "bio": "Sings.", "locale": "en"})
+    response = client.post(
+        reverse("settings_profile"), {"display_name": "Bard", "bio": "Sings.", "locale": "en"}
+    )
 
     assert response.status_code == 302
     user.refresh_from_db()

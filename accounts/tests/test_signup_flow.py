@@ -13,7 +13,12 @@ pytestmark = pytest.mark.django_db
 def _sign_up(client, username="wanderer", email="wanderer@example.com"):
     return client.post(
         reverse("account_signup"),
-        {"username": username, "email": email, "password1": "a-long-secret-phrase", "password2": "a-long-secret-phrase"},
+        {
+            "username": username,
+            "email": email,
+            "password1": "a-long-secret-phrase",
+            "password2": "a-long-secret-phrase",
+        },
     )
 
 
@@ -31,7 +36,9 @@ def test_sign_up_sends_a_verification_email_and_logs_nobody_in(client):
 def test_unverified_user_cannot_log_in(client):
     _sign_up(client)
 
-    response = client.post(reverse("account_login"), {"login": "wanderer", "password": "a-long-secret-phrase"})
+    response = client.post(
+        reverse("account_login"), {"login": "wanderer", "password": "a-long-secret-phrase"}
+    )
 
     assert response.status_code == 302
     assert response.url == reverse("account_email_verification_sent")
@@ -49,7 +56,9 @@ def test_sign_up_verify_then_log_in_by_username_and_by_email(client):
     assert EmailAddress.objects.get(email="wanderer@example.com").verified is True
     client.logout()
 
-    by_username = client.post(reverse("account_login"), {"login": "wanderer", "password": "a-long-secret-phrase"})
+    by_username = client.post(
+        reverse("account_login"), {"login": "wanderer", "password": "a-long-secret-phrase"}
+    )
     assert by_username.status_code == 302
     assert client.session["_auth_user_id"] == str(User.objects.get(username="wanderer").pk)
     client.logout()
@@ -74,7 +83,12 @@ def test_sign_up_with_a_taken_email_creates_nothing_and_does_not_reveal_the_acco
 def test_sign_up_with_mismatched_passwords_names_the_field(client):
     response = client.post(
         reverse("account_signup"),
-        {"username": "x1", "email": "x1@example.com", "password1": "a-long-secret-phrase", "password2": "other-phrase-1"},
+        {
+            "username": "x1",
+            "email": "x1@example.com",
+            "password1": "a-long-secret-phrase",
+            "password2": "other-phrase-1",
+        },
     )
 
     assert response.status_code == 200

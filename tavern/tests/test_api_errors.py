@@ -29,13 +29,17 @@ def test_wrong_method_is_a_405_in_the_error_shape(user_client):
     response = user_client.put(reverse("api:me"), {})
 
     assert response.status_code == 405
-    assert response.json() == {"error": {"code": "method_not_allowed", "message": 'Method "PUT" not allowed.'}}
+    assert response.json() == {
+        "error": {"code": "method_not_allowed", "message": 'Method "PUT" not allowed.'}
+    }
 
 
 def test_throttled_requests_get_a_429_in_the_error_shape(user_client, monkeypatch):
     from rest_framework.throttling import SimpleRateThrottle
 
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "2/min", "auth": "2/min"})
+    monkeypatch.setattr(
+        SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "2/min", "auth": "2/min"}
+    )
 
     codes = [user_client.get(reverse("api:me")).status_code for _ in range(3)]
     last = user_client.get(reverse("api:me"))

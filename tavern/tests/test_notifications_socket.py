@@ -67,7 +67,9 @@ async def test_worker_event_reaches_its_user_and_nobody_else(user, other_user, c
     await theirs.receive_json_from()
 
     result = await asyncio.to_thread(
-        lambda: user_event_deliver.delay(user.pk, "job.finished", {"job": "import", "ok": True}).get(timeout=20)
+        lambda: user_event_deliver.delay(user.pk, "job.finished", {"job": "import", "ok": True}).get(
+            timeout=20
+        )
     )
     event = await mine.receive_json_from(timeout=10)
 

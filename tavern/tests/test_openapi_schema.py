@@ -1,6 +1,6 @@
 import pytest
-from drf_spectacular.validation import validate_schema
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
 
 pytestmark = pytest.mark.django_db
 

@@ -67,3 +67,12 @@ def celery_worker(transactional_db):  # type: ignore[no-untyped-def]
 
     with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
         yield worker
+    # The worker thread is gone but its database connection is not; end it so the
+    # test database can be flushed and dropped.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

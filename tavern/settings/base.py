@@ -113,6 +113,8 @@ else:
     DATABASES = {"default": embedded.postgres_database_settings()}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Fuzzy name search: a typo ("Serafina") still finds "Seraphina" through the trigram index.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c pg_trgm.word_similarity_threshold=0.4"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url()
@@ -347,3 +349,10 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "tavern-demo"  # noqa: S105 - the documented demo login, only created by seed_demo
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "tavern-admin"  # noqa: S105 - created only when DEBUG is on
+CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=20 * 1024 * 1024)
+TAVERN_EMBEDDINGS = {
+    "provider": env.str("EMBEDDINGS_PROVIDER", default="local"),
+    "base_url": env.str("EMBEDDINGS_BASE_URL", default=""),
+    "api_key": env.str("EMBEDDINGS_API_KEY", default=""),
+    "model": env.str("EMBEDDINGS_MODEL", default="text-embedding-3-small"),
+}

@@ -1,0 +1,452 @@
+"""Writes for characters, versions, tags, favourites, lorebooks and personas."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import User
+from characters.cards import CardData, CardError, parse_card_bytes
+from characters.cards import Lorebook as LorebookValue
+
+from .images import avatar_png_normalise
+from .models import (
+    Character,
+    CharacterTag,
+    CharacterVersion,
+    Favourite,
+    Lorebook,
+    LorebookEntry,
+    Persona,
+    Tag,
+    Visibility,
+)
+from .records import (
+    BOOK_COLUMNS,
+    CARD_COLUMNS,
+    card_content_hash,
+    card_from_snapshot,
+    card_snapshot,
+    card_value,
+    entry_row_values,
+)
+
+MAX_TAGS = 30
+
+
+class CharacterError(Exception):
+    """A rule the caller broke; `field` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# ---------------------------------------------------------------- tags
+
+
+def tags_resolve(names: list[str]) -> list[Tag]:
+    """Tags for these names, created when new; "Fantasy" and "fantasy" are one tag."""
+    wanted: dict[str, str] = {}
+    for raw in names:
+        name = " ".join(str(raw).split())[:64]
+        if name and name.lower() not in wanted:
+            wanted[name.lower()] = name
+    if len(wanted) > MAX_TAGS:
+        raise CharacterError(f"A character can have at most {MAX_TAGS} tags.", field="tags")
+    existing = {
+        tag.name.lower(): tag for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)
+    }
+    missing = [Tag(name=name) for key, name in wanted.items() if key not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {
+            tag.name.lower(): tag
+            for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)
+        }
+    return [existing[key] for key in wanted]
+
+
+def _character_tags_set(character: Character, names: list[str]) -> list[str]:
+    tags = tags_resolve(names)
+    CharacterTag.objects.filter(character=character).delete()
+    CharacterTag.objects.bulk_create(
+        CharacterTag(character=character, tag=tag, position=index) for index, tag in enumerate(tags)
+    )
+    return [tag.name for tag in tags]
+
+
+# ---------------------------------------------------------------- lorebooks
+
+
+def _lorebook_entries_replace(book: Lorebook, value: LorebookValue) -> None:
+    book.entries.all().delete()
+    LorebookEntry.objects.bulk_create(
+        LorebookEntry(lorebook=book, sort_index=index, **entry_row_values(entry))
+        for index, entry in enumerate(value.entries)
+    )
+
+
+@transaction.atomic
+def lorebook_create(*, owner: User, value: LorebookValue, is_global: bool = False) -> Lorebook:
+    book = Lorebook(owner=owner, is_global=is_global, **{name: getattr(value, name) for name in BOOK_COLUMNS})
+    if not book.name:
+        book.name = "Untitled lorebook"
+    book.full_clean()
+    book.save()
+    _lorebook_entries_replace(book, value)
+    return book
+
+
+@transaction.atomic
+def lorebook_replace(*, book: Lorebook, value: LorebookValue) -> Lorebook:
+    """Replace the whole book (header and entries) with `value`, e.g. from an import."""
+    for name in BOOK_COLUMNS:
+        setattr(book, name, getattr(value, name))
+    book.full_clean()
+    book.save()
+    _lorebook_entries_replace(book, value)
+    return book
+
+
+def lorebook_update(*, book: Lorebook, data: dict[str, Any]) -> Lorebook:
+    fields = [name for name in (*BOOK_COLUMNS, "is_global") if name in data]
+    for name in fields:
+        setattr(book, name, data[name])
+    book.full_clean()
+    book.save(update_fields=[*fields, "updated_at"])
+    return book
+
+
+def lorebook_import_world(*, owner: User, data: bytes, name: str = "") -> Lorebook:
+    from characters.cards import world_from_sillytavern
+    from characters.cards.json_bytes import load_json_bytes
+
+    if len(data) > settings.CARD_MAX_BYTES:
+        raise CharacterError(f"The file is larger than {settings.CARD_MAX_BYTES // 1024} KB.", field="file")
+    try:
+        value = world_from_sillytavern(load_json_bytes(data, source="world file"))
+    except CardError as error:
+        raise CharacterError(str(error), field="file") from error
+    if name:
+        value = dataclasses.replace(value, name=name)
+    return lorebook_create(owner=owner, value=value)
+
+
+@transaction.atomic
+def lorebook_entry_save(
+    *, book: Lorebook, entry: LorebookEntry | None, data: dict[str, Any]
+) -> LorebookEntry:
+    if entry is None:
+        last = book.entries.order_by("-sort_index").values_list("sort_index", flat=True).first()
+        entry = LorebookEntry(lorebook=book, sort_index=(last or 0) + 1)
+    for name, value in data.items():
+        setattr(entry, name, value)
+    entry.full_clean()
+    entry.save()
+    Lorebook.objects.filter(pk=book.pk).update(updated_at=timezone.now())
+    return entry
+
+
+def lorebook_entry_delete(*, entry: LorebookEntry) -> None:
+    entry.delete()
+
+
+def lorebook_delete(*, book: Lorebook) -> None:
+    book.delete()
+
+
+# ---------------------------------------------------------------- characters
+
+
+def _unique_slug(owner: User, name: str, *, exclude_id: int | None = None) -> str:
+    base = slugify(name, allow_unicode=False)[:100] or "character"
+    taken = set(
+        Character.objects.filter(owner=owner, slug__startswith=base)
+        .exclude(pk=exclude_id)
+        .values_list("slug", flat=True)
+    )
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _apply_card(character: Character, card: CardData) -> list[str]:
+    changed = [name for name in CARD_COLUMNS if getattr(character, name) != getattr(card, name)]
+    for name in changed:
+        setattr(character, name, getattr(card, name))
+    if character.card_extra != card.extra:
+        character.card_extra = card.extra
+        changed.append("card_extra")
+    return changed
+
+
+def _store_avatar(character: Character, avatar_png: bytes) -> None:
+    image = avatar_png_normalise(avatar_png)
+    character.avatar.save(f"{hashlib.sha256(image).hexdigest()[:16]}.png", ContentFile(image), save=False)
+
+
+def _version_create(
+    character: Character, *, card: CardData, author: User | None, summary: str
+) -> CharacterVersion:
+    last = character.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    return CharacterVersion.objects.create(
+        character=character,
+        number=last + 1,
+        snapshot=card_snapshot(card),
+        change_summary=summary[:300],
+        author=author,
+    )
+
+
+def _after_content_change(character: Character) -> None:
+    from .tasks import character_embed
+
+    character_id = character.pk
+    transaction.on_commit(lambda: character_embed.delay(character_id))
+
+
+def _validate_card(card: CardData) -> None:
+    if not card.name.strip():
+        raise CharacterError("A character needs a name.", field="name")
+    if len(card.name) > 200:
+        raise CharacterError("The name is longer than 200 characters.", field="name")
+
+
+@transaction.atomic
+def character_create(
+    *,
+    owner: User,
+    card: CardData,
+    avatar_png: bytes | None = None,
+    visibility: str = Visibility.PRIVATE,
+    is_nsfw: bool = False,
+    language: str = "en",
+    forked_from: Character | None = None,
+    change_summary: str = "Created",
+) -> Character:
+    _validate_card(card)
+    character = Character(
+        owner=owner,
+        slug=_unique_slug(owner, card.name),
+        visibility=visibility,
+        is_nsfw=is_nsfw,
+        language=language,
+        forked_from=forked_from,
+    )
+    _apply_card(character, card)
+    if card.character_book is not None:
+        character.book = lorebook_create(owner=owner, value=card.character_book)
+    if avatar_png is not None:
+        _store_avatar(character, avatar_png)
+    character.content_hash = card_content_hash(card)
+    character.full_clean(exclude=["avatar"])
+    character.save()
+    tag_names = _character_tags_set(character, card.tags)
+    Character.objects.filter(pk=character.pk).update(tag_text=" ".join(tag_names))
+    _version_create(character, card=card, author=owner, summary=change_summary)
+    _after_content_change(character)
+    return character
+
+
+def character_import(*, owner: User, data: bytes, filename: str | None = None, **options: Any) -> Character:
+    """A card file (PNG, JSON or CHARX, told apart by content) becomes a private character."""
+    try:
+        parsed = parse_card_bytes(data, filename=filename, max_bytes=settings.CARD_MAX_BYTES)
+    except CardError as error:
+        raise CharacterError(str(error), field="file") from error
+    return character_create(
+        owner=owner,
+        card=parsed.card,
+        avatar_png=parsed.avatar_png,
+        change_summary=f"Imported from {filename or 'a file'} ({parsed.spec_version.upper()})",
+        **options,
+    )
+
+
+@transaction.atomic
+def character_update(
+    *,
+    character: Character,
+    editor: User,
+    card: CardData | None = None,
+    avatar_png: bytes | None = None,
+    settings_data: dict[str, Any] | None = None,
+    change_summary: str = "",
+) -> Character:
+    """Apply card content and/or Tavern settings; a content change makes a new version."""
+    character = Character.objects.select_for_update().get(pk=character.pk)
+    changed: list[str] = []
+    for name, value in (settings_data or {}).items():
+        if name in ("visibility", "is_nsfw", "language") and getattr(character, name) != value:
+            setattr(character, name, value)
+            changed.append(name)
+    content_changed = False
+    if card is not None:
+        _validate_card(card)
+        changed += _apply_card(character, card)
+        current_tags = [t.name for t in character.tags.order_by("charactertag__position")]
+        if current_tags != card.tags:
+            tag_names = _character_tags_set(character, card.tags)
+            character.tag_text = " ".join(tag_names)
+            changed.append("tag_text")
+        if card.character_book is not None:
+            if character.book is None:
+                character.book = lorebook_create(owner=character.owner, value=card.character_book)
+                changed.append("book")
+            else:
+                lorebook_replace(book=character.book, value=card.character_book)
+        elif character.book is not None:
+            character.book = None
+            changed.append("book")
+        new_hash = card_content_hash(card)
+        content_changed = new_hash != character.content_hash
+        if content_changed:
+            character.content_hash = new_hash
+            changed.append("content_hash")
+    if avatar_png is not None:
+        _store_avatar(character, avatar_png)
+        changed.append("avatar")
+    if changed:
+        character.full_clean(exclude=["avatar"])
+        character.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+    if content_changed:
+        assert card is not None
+        _version_create(character, card=card, author=editor, summary=change_summary or "Edited")
+        _after_content_change(character)
+    return character
+
+
+def character_version_restore(*, version: CharacterVersion, editor: User) -> Character:
+    card = card_from_snapshot(version.snapshot)
+    return character_update(
+        character=version.character,
+        editor=editor,
+        card=card,
+        change_summary=f"Restored version {version.number}",
+    )
+
+
+@transaction.atomic
+def character_fork(*, character: Character, owner: User) -> Character:
+    card = card_value(character)
+    avatar = character.avatar.read() if character.avatar else None
+    return character_create(
+        owner=owner,
+        card=card,
+        avatar_png=avatar,
+        is_nsfw=character.is_nsfw,
+        language=character.language,
+        forked_from=character,
+        change_summary=f"Forked from {character.owner.username}/{character.slug}",
+    )
+
+
+def character_delete(*, character: Character) -> Character:
+    if character.deleted_at is None:
+        character.deleted_at = timezone.now()
+        character.save(update_fields=["deleted_at", "updated_at"])
+    return character
+
+
+def character_restore(*, character: Character) -> Character:
+    if character.deleted_at is not None:
+        character.deleted_at = None
+        character.save(update_fields=["deleted_at", "updated_at"])
+    return character
+
+
+def character_moderate(*, character: Character, action: str) -> Character:
+    """Back-office actions: hide, unhide, mark_nsfw, feature, unfeature, restore."""
+    updates = {
+        "hide": {"is_hidden": True},
+        "unhide": {"is_hidden": False},
+        "mark_nsfw": {"is_nsfw": True},
+        "feature": {"is_featured": True},
+        "unfeature": {"is_featured": False},
+        "restore": {"deleted_at": None},
+    }[action]
+    for name, value in updates.items():
+        setattr(character, name, value)
+    character.save(update_fields=[*updates, "updated_at"])
+    return character
+
+
+@transaction.atomic
+def favourite_set(*, user: User, character: Character, on: bool) -> bool:
+    if on:
+        _, created = Favourite.objects.get_or_create(user=user, character=character)
+        if created:
+            Character.objects.filter(pk=character.pk).update(favourite_count=F("favourite_count") + 1)
+            from .trending import trending_record
+
+            character_id = character.pk
+            transaction.on_commit(lambda: trending_record(character_id=character_id, weight=2.0))
+        return True
+    deleted, _ = Favourite.objects.filter(user=user, character=character).delete()
+    if deleted:
+        Character.objects.filter(pk=character.pk).update(favourite_count=F("favourite_count") - 1)
+    return False
+
+
+def character_embedding_refresh(*, character_id: int) -> bool:
+    """Embed the character when its content changed since the last embedding."""
+    from tavern.ai.embeddings import embed_texts
+
+    from .records import embedding_text
+
+    character = Character.objects.filter(pk=character_id).first()
+    if character is None or character.embedding_hash == character.content_hash:
+        return False
+    tags = list(character.tags.order_by("charactertag__position").values_list("name", flat=True))
+    [vector] = embed_texts([embedding_text(character, tags)])
+    Character.objects.filter(pk=character_id, content_hash=character.content_hash).update(
+        embedding=vector, embedding_hash=character.content_hash
+    )
+    return True
+
+
+# ---------------------------------------------------------------- personas
+
+
+@transaction.atomic
+def persona_save(
+    *, owner: User, persona: Persona | None, data: dict[str, Any], avatar_png: bytes | None = None
+) -> Persona:
+    persona = persona or Persona(owner=owner)
+    for name, value in data.items():
+        setattr(persona, name, value)
+    if avatar_png is not None:
+        image = avatar_png_normalise(avatar_png)
+        persona.avatar.save(f"{hashlib.sha256(image).hexdigest()[:16]}.png", ContentFile(image), save=False)
+    if persona.is_default:
+        Persona.objects.filter(owner=owner, is_default=True).exclude(pk=persona.pk).update(is_default=False)
+    elif not Persona.objects.filter(owner=owner).exclude(pk=persona.pk).exists():
+        persona.is_default = True  # the first persona is the default
+    persona.full_clean(exclude=["avatar"])
+    persona.save()
+    return persona
+
+
+def persona_delete(*, persona: Persona) -> None:
+    was_default = persona.is_default
+    owner = persona.owner
+    persona.delete()
+    if was_default:
+        successor = Persona.objects.filter(owner=owner).order_by("name", "id").first()
+        if successor is not None:
+            successor.is_default = True
+            successor.save(update_fields=["is_default"])

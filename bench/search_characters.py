@@ -179,7 +179,7 @@ def _text(count: int) -> list[str]:
 
 def _percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def _time(fn, runs: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]

@@ -33,7 +33,7 @@ test: lint
 _test-steps:
 	DJANGO_SETTINGS_MODULE=tavern.settings.test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tavern.settings.production SECRET_KEY=check-deploy-$$RANDOM-not-a-real-key-0123456789abcdefghijklmnop \
-	  ALLOWED_HOSTS=tavern.example.com $(PY) manage.py check --deploy --fail-level WARNING
+	  ALLOWED_HOSTS=tavern.example.com FIELD_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 services-start: install

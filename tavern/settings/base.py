@@ -32,6 +32,21 @@ def _development_secret_key() -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret_key()
+
+
+def _development_field_key() -> str:
+    from cryptography.fernet import Fernet
+
+    path = VAR_DIR / "field_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+# Fernet keys for provider API keys at rest; the first encrypts, all decrypt (rotation).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [_development_field_key()]
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")

@@ -6,6 +6,7 @@ from .base import env
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # no default: refuse to start without one
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")  # no default: keys must be managed
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{h}" for h in ALLOWED_HOSTS])
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -216,7 +216,9 @@ def _after_content_change(character: Character) -> None:
     from .tasks import character_embed
 
     character_id = character.pk
-    transaction.on_commit(lambda: character_embed.delay(character_id))
+    # robust: a broker outage must not fail a save that already committed; the
+    # periodic re-embed picks it up.
+    transaction.on_commit(lambda: character_embed.delay(character_id), robust=True)
 
 
 def _validate_card(card: CardData) -> None:

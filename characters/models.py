@@ -164,7 +164,7 @@ class Character(models.Model):
     """A character card. Card fields keep their Character Card V3 names."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="characters")
-    slug = models.SlugField(max_length=120)
+    slug = models.SlugField(max_length=120, allow_unicode=True)
 
     # --- Character Card V3 data
     name = models.CharField(max_length=200)

@@ -170,7 +170,7 @@ def lorebook_delete(*, book: Lorebook) -> None:
 
 
 def _unique_slug(owner: User, name: str, *, exclude_id: int | None = None) -> str:
-    base = slugify(name, allow_unicode=False)[:100] or "character"
+    base = slugify(name, allow_unicode=True)[:100] or "character"
     taken = set(
         Character.objects.filter(owner=owner, slug__startswith=base)
         .exclude(pk=exclude_id)

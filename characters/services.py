@@ -77,8 +77,7 @@ def tags_resolve(names: list[str]) -> list[Tag]:
     return [existing[key] for key in wanted]
 
 
-def _character_tags_set(character: Character, names: list[str]) -> list[str]:
-    tags = tags_resolve(names)
+def _character_tags_set(character: Character, tags: list[Tag]) -> list[str]:
     CharacterTag.objects.filter(character=character).delete()
     CharacterTag.objects.bulk_create(
         CharacterTag(character=character, tag=tag, position=index) for index, tag in enumerate(tags)
@@ -133,7 +132,9 @@ def lorebook_import_world(*, owner: User, data: bytes, name: str = "") -> Lorebo
     from characters.cards.json_bytes import load_json_bytes
 
     if len(data) > settings.CARD_MAX_BYTES:
-        raise CharacterError(f"The file is larger than {settings.CARD_MAX_BYTES // 1024} KB.", field="file")
+        raise CharacterError(
+            f"The file is larger than the limit of {settings.CARD_MAX_BYTES:,} bytes.", field="file"
+        )
     try:
         value = world_from_sillytavern(load_json_bytes(data, source="world file"))
     except CardError as error:
@@ -194,8 +195,15 @@ def _apply_card(character: Character, card: CardData) -> list[str]:
     return changed
 
 
-def _store_avatar(character: Character, avatar_png: bytes) -> None:
-    image = avatar_png_normalise(avatar_png)
+def _avatar_png(data: bytes, *, field: str) -> bytes:
+    try:
+        return avatar_png_normalise(data)
+    except CardError as error:
+        raise CharacterError(str(error), field=field) from error
+
+
+def _store_avatar(character: Character, avatar_png: bytes, *, field: str = "avatar") -> None:
+    image = _avatar_png(avatar_png, field=field)
     character.avatar.save(f"{hashlib.sha256(image).hexdigest()[:16]}.png", ContentFile(image), save=False)
 
 
@@ -239,8 +247,12 @@ def character_create(
     language: str = "en",
     forked_from: Character | None = None,
     change_summary: str = "Created",
+    avatar_field: str = "avatar",
 ) -> Character:
     _validate_card(card)
+    # Hash and snapshot the card as stored: tags folded to the existing tags' spelling.
+    tags = tags_resolve(card.tags)
+    card = dataclasses.replace(card, tags=[tag.name for tag in tags])
     character = Character(
         owner=owner,
         slug=_unique_slug(owner, card.name),
@@ -253,11 +265,11 @@ def character_create(
     if card.character_book is not None:
         character.book = lorebook_create(owner=owner, value=card.character_book)
     if avatar_png is not None:
-        _store_avatar(character, avatar_png)
+        _store_avatar(character, avatar_png, field=avatar_field)
     character.content_hash = card_content_hash(card)
     character.full_clean(exclude=["avatar"])
     character.save()
-    tag_names = _character_tags_set(character, card.tags)
+    tag_names = _character_tags_set(character, tags)
     Character.objects.filter(pk=character.pk).update(tag_text=" ".join(tag_names))
     _version_create(character, card=card, author=owner, summary=change_summary)
     _after_content_change(character)
@@ -275,6 +287,7 @@ def character_import(*, owner: User, data: bytes, filename: str | None = None, *
         card=parsed.card,
         avatar_png=parsed.avatar_png,
         change_summary=f"Imported from {filename or 'a file'} ({parsed.spec_version.upper()})",
+        avatar_field="file",
         **options,
     )
 
@@ -299,10 +312,12 @@ def character_update(
     content_changed = False
     if card is not None:
         _validate_card(card)
+        tags = tags_resolve(card.tags)
+        card = dataclasses.replace(card, tags=[tag.name for tag in tags])
         changed += _apply_card(character, card)
         current_tags = [t.name for t in character.tags.order_by("charactertag__position")]
         if current_tags != card.tags:
-            tag_names = _character_tags_set(character, card.tags)
+            tag_names = _character_tags_set(character, tags)
             character.tag_text = " ".join(tag_names)
             changed.append("tag_text")
         if card.character_book is not None:
@@ -345,7 +360,10 @@ def character_version_restore(*, version: CharacterVersion, editor: User) -> Cha
 @transaction.atomic
 def character_fork(*, character: Character, owner: User) -> Character:
     card = card_value(character)
-    avatar = character.avatar.read() if character.avatar else None
+    avatar = None
+    if character.avatar:
+        with character.avatar.open("rb") as file:
+            avatar = file.read()
     return character_create(
         owner=owner,
         card=card,
@@ -432,7 +450,7 @@ def persona_save(
     for name, value in data.items():
         setattr(persona, name, value)
     if avatar_png is not None:
-        image = avatar_png_normalise(avatar_png)
+        image = _avatar_png(avatar_png, field="avatar")
         persona.avatar.save(f"{hashlib.sha256(image).hexdigest()[:16]}.png", ContentFile(image), save=False)
     if persona.is_default:
         Persona.objects.filter(owner=owner, is_default=True).exclude(pk=persona.pk).update(is_default=False)

@@ -9,3 +9,21 @@ from .services import character_embedding_refresh
 def character_embed(character_id: int) -> bool:
     """Embed a character for search by meaning; a no-op when its content has not changed."""
     return character_embedding_refresh(character_id=character_id)
+
+
+@shared_task(name="characters.embed_stale")
+def characters_embed_stale(limit: int = 500) -> int:
+    """Beat job: embed characters whose content changed but whose embedding job was lost
+    (e.g. the broker was down when they were saved)."""
+    from django.db.models import F
+
+    from .models import Character
+
+    stale = list(
+        Character.objects.filter(deleted_at__isnull=True)
+        .exclude(embedding_hash=F("content_hash"))
+        .values_list("pk", flat=True)[:limit]
+    )
+    for character_id in stale:
+        character_embed.delay(character_id)
+    return len(stale)

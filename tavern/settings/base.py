@@ -371,3 +371,17 @@ TAVERN_EMBEDDINGS = {
     "api_key": env.str("EMBEDDINGS_API_KEY", default=""),
     "model": env.str("EMBEDDINGS_MODEL", default="text-embedding-3-small"),
 }
+# Per subscription tier: generations a minute and tokens a day (0 = unlimited).
+TAVERN_TIER_LIMITS = {
+    "free": {
+        "messages_per_minute": env.int("LIMIT_FREE_PER_MINUTE", default=20),
+        "tokens_per_day": env.int("LIMIT_FREE_TOKENS_PER_DAY", default=300_000),
+    },
+    "plus": {"messages_per_minute": 60, "tokens_per_day": 3_000_000},
+    "pro": {"messages_per_minute": 120, "tokens_per_day": 0},
+}
+# The offline demo provider's pace (tokens a second); 0 streams at once.
+OFFLINE_TOKENS_PER_SECOND = env.int("OFFLINE_TOKENS_PER_SECOND", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "characters-embed-stale": {"task": "characters.embed_stale", "schedule": 15 * 60},
+}

@@ -16,6 +16,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     embedded.stop(_started)
 
 
+def _terminate_other_connections() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Threads of async tests (channels' executor, workers) may keep a connection to the
+    test database; end them so it can be dropped."""
+    yield
+    with django_db_blocker.unblock():
+        _terminate_other_connections()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     """Throttle counters and cached values must not leak between tests."""
@@ -74,11 +93,5 @@ def celery_worker(transactional_db):  # type: ignore[no-untyped-def]
     with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
         yield worker
     # The worker thread is gone but its database connection is not; end it so the
-    # test database can be flushed and dropped.
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    # test database can be flushed.
+    _terminate_other_connections()

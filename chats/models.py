@@ -36,7 +36,8 @@ class ModelConnection(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(is_shared=True, owner__isnull=True) | models.Q(is_shared=False, owner__isnull=False),
+                condition=models.Q(is_shared=True, owner__isnull=True)
+                | models.Q(is_shared=False, owner__isnull=False),
                 name="chats_connection_shared_xor_owned",
             ),
         ]
@@ -90,15 +91,21 @@ class Chat(models.Model):
     lorebooks = models.ManyToManyField(Lorebook, blank=True, related_name="chats")
     author_note = models.TextField(blank=True)
     author_note_depth = models.PositiveSmallIntegerField(default=4)
-    author_note_frequency = models.PositiveSmallIntegerField(default=1, help_text="Every N user messages; 0 = never.")
+    author_note_frequency = models.PositiveSmallIntegerField(
+        default=1, help_text="Every N user messages; 0 = never."
+    )
     scenario_override = models.TextField(blank=True)
     speaker_strategy = models.CharField(
         max_length=12, choices=SpeakerStrategy.choices, default=SpeakerStrategy.NATURAL
     )
     settings = models.JSONField(default=dict, blank=True)
-    lorebook_state = models.JSONField(default=dict, blank=True, editable=False, help_text="Sticky/cooldown clocks.")
+    lorebook_state = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="Sticky/cooldown clocks."
+    )
     summary = models.TextField(blank=True)
-    summary_until = models.BigIntegerField(default=0, help_text="Messages up to this position are summarised.")
+    summary_until = models.BigIntegerField(
+        default=0, help_text="Messages up to this position are summarised."
+    )
     cross_chat_memory = models.BooleanField(
         default=False, help_text="Also recall memories from my other chats with these characters."
     )
@@ -154,7 +161,9 @@ class Message(models.Model):
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
     position = models.BigIntegerField()
     author = models.CharField(max_length=10, choices=Author.choices)
-    character = models.ForeignKey(Character, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    character = models.ForeignKey(
+        Character, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     name = models.CharField(max_length=200, help_text="Who spoke, as shown then.")
     content = models.TextField(blank=True)
     swipe_index = models.PositiveSmallIntegerField(default=0)
@@ -172,7 +181,9 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["chat", "position"], name="chats_message_position_unique"),
             models.UniqueConstraint(
-                fields=["chat", "client_id"], condition=~models.Q(client_id=""), name="chats_message_client_id_unique"
+                fields=["chat", "client_id"],
+                condition=~models.Q(client_id=""),
+                name="chats_message_client_id_unique",
             ),
         ]
 
@@ -213,7 +224,9 @@ class MemoryChunk(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="memories")
-    character = models.ForeignKey(Character, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    character = models.ForeignKey(
+        Character, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     position_start = models.BigIntegerField()
     position_end = models.BigIntegerField()
     text = models.TextField()

@@ -12,6 +12,7 @@ admin.site.index_title = "Moderation, finance and operations"
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("characters.api.urls")),
+    path("", include("chats.api.urls")),
 ]
 
 urlpatterns = [

@@ -23,3 +23,4 @@ CHANNEL_LAYERS = {
     }
 }
 CELERY_TASK_DEFAULT_QUEUE = "tavern-test"
+OFFLINE_TOKENS_PER_SECOND = 0  # the offline demo streams at once in tests

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from chats.models import Chat, ChatParticipant, ModelConnection, Preset, SpeakerStrategy
+
+
+class ParticipantOutput(serializers.ModelSerializer):
+    character_id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="character.name", read_only=True)
+    avatar = serializers.ImageField(source="character.avatar", read_only=True)
+
+    class Meta:
+        model = ChatParticipant
+        fields = ["character_id", "name", "avatar", "position", "is_muted", "talkativeness", "left_at"]
+
+
+class ChatOutput(serializers.ModelSerializer):
+    participants = ParticipantOutput(many=True, read_only=True)
+
+    class Meta:
+        model = Chat
+        fields = [
+            "id",
+            "title",
+            "participants",
+            "persona",
+            "connection",
+            "preset",
+            "author_note",
+            "author_note_depth",
+            "author_note_frequency",
+            "scenario_override",
+            "speaker_strategy",
+            "cross_chat_memory",
+            "summary",
+            "message_count",
+            "last_message_at",
+            "last_message_preview",
+            "archived_at",
+            "branched_from",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ChatCreateInput(serializers.Serializer):
+    character_ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=12)
+    persona_id = serializers.IntegerField(required=False, allow_null=True)
+    connection_id = serializers.IntegerField(required=False, allow_null=True)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class ChatUpdateInput(serializers.Serializer):
+    title = serializers.CharField(required=False, max_length=200)
+    persona_id = serializers.IntegerField(required=False, allow_null=True)
+    connection_id = serializers.IntegerField(required=False, allow_null=True)
+    fallback_connection_ids = serializers.ListField(
+        child=serializers.IntegerField(), required=False, max_length=5
+    )
+    preset_id = serializers.IntegerField(required=False, allow_null=True)
+    lorebook_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=20)
+    author_note = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    author_note_depth = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    author_note_frequency = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    scenario_override = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    speaker_strategy = serializers.ChoiceField(choices=SpeakerStrategy.choices, required=False)
+    cross_chat_memory = serializers.BooleanField(required=False)
+
+
+class MessageSendInput(serializers.Serializer):
+    content = serializers.CharField(max_length=100_000, trim_whitespace=False)
+    client_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    character_id = serializers.IntegerField(required=False, allow_null=True)
+    stream = serializers.BooleanField(required=False, default=False)
+
+
+class MessageUpdateInput(serializers.Serializer):
+    content = serializers.CharField(required=False, max_length=100_000, trim_whitespace=False)
+    is_hidden = serializers.BooleanField(required=False)
+
+
+class StreamInput(serializers.Serializer):
+    stream = serializers.BooleanField(required=False, default=False)
+
+
+class SwipeInput(serializers.Serializer):
+    index = serializers.IntegerField(min_value=0)
+
+
+class BranchInput(serializers.Serializer):
+    message_id = serializers.IntegerField()
+
+
+class ParticipantAddInput(serializers.Serializer):
+    character_id = serializers.IntegerField()
+
+
+class ParticipantUpdateInput(serializers.Serializer):
+    is_muted = serializers.BooleanField(required=False)
+
+
+class ConnectionOutput(serializers.ModelSerializer):
+    has_api_key = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelConnection
+        fields = [
+            "id",
+            "name",
+            "base_url",
+            "model",
+            "has_api_key",
+            "api_key_hint",
+            "extra_headers",
+            "context_size",
+            "max_reply_tokens",
+            "is_shared",
+            "last_tested_at",
+            "last_test_ok",
+            "last_test_message",
+        ]
+        read_only_fields = fields
+
+    def get_has_api_key(self, connection: ModelConnection) -> bool:
+        return bool(connection.api_key_encrypted)
+
+
+class ConnectionInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    base_url = serializers.URLField(max_length=500)
+    model = serializers.CharField(max_length=200)
+    api_key = serializers.CharField(required=False, allow_blank=True, max_length=500, write_only=True)
+    extra_headers = serializers.DictField(child=serializers.CharField(max_length=500), required=False)
+    context_size = serializers.IntegerField(required=False, min_value=512, max_value=2_000_000)
+    max_reply_tokens = serializers.IntegerField(required=False, min_value=16, max_value=200_000)
+
+
+class PresetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Preset
+        fields = [
+            "id",
+            "name",
+            "temperature",
+            "top_p",
+            "top_k",
+            "min_p",
+            "frequency_penalty",
+            "presence_penalty",
+            "repetition_penalty",
+            "stop",
+            "max_tokens",
+            "seed",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {
+            "temperature": {"min_value": 0, "max_value": 5},
+            "top_p": {"min_value": 0, "max_value": 1},
+            "min_p": {"min_value": 0, "max_value": 1},
+        }
+
+    def validate_stop(self, value: object) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value) or len(value) > 16:
+            raise serializers.ValidationError("A list of at most 16 stop strings.")
+        return value
+
+
+class FileInput(serializers.Serializer):
+    file = serializers.FileField()
+    name = serializers.CharField(required=False, allow_blank=True, max_length=100)

@@ -1,0 +1,248 @@
+"""`ws/chats/<id>/`: the chat page's socket.
+
+Client events: send, stop, regenerate, swipe, continue, edit, delete, hide,
+typing, resume. Server events: ack, generation_started, token, done, error,
+message_updated, message_deleted, typing, snapshot. Every socket open on the
+chat receives the same events through the channel layer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from . import realtime
+from .generation import GenerationRefused, generation_cancel_local, generation_run
+from .payloads import message_payload
+from .quota import QuotaExceeded, quota_check
+from .selectors import chat_owned_exists, message_in_chat, messages_page
+from .services import (
+    ChatError,
+    message_append_user,
+    message_delete,
+    message_edit,
+    message_set_hidden,
+    message_swipe_select,
+)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+RESUME_LIMIT = 200
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    chat_id: int
+    user_id: int
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.chat_id = int(self.scope["url_route"]["kwargs"]["chat_id"])
+        self.user_id = user.pk
+        if not await database_sync_to_async(chat_owned_exists)(chat_id=self.chat_id, user_id=self.user_id):
+            await self.close(code=CLOSE_NOT_FOUND)  # another user's chat looks missing
+            return
+        await self.channel_layer.group_add(realtime.chat_group(self.chat_id), self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "chat_id"):
+            await self.channel_layer.group_discard(realtime.chat_group(self.chat_id), self.channel_name)
+
+    # ------------------------------------------------------------ dispatch
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self._error("invalid", "Each event is a JSON object with a 'type'.")
+            return
+        handler = getattr(self, f"on_{content['type']}", None)
+        if handler is None:
+            await self._error("unknown_event", f"Unknown event type {content['type']!r}.")
+            return
+        try:
+            await handler(content)
+        except ChatError as error:
+            await self._error(error.code, error.message, field=error.field)
+        except GenerationRefused as error:
+            await self._error(error.code, error.message)
+        except QuotaExceeded as error:
+            await self._error(error.code, error.message, retry_after=error.retry_after)
+        except _NotFound:
+            await self._error("not_found", "That message does not exist in this chat.")
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        await self.send_json(message["event"])
+
+    async def _error(self, code: str, message: str, *, field: str | None = None, **extra: Any) -> None:
+        payload: dict[str, Any] = {"type": "error", "code": code, "message": message, **extra}
+        if field:
+            payload["field"] = field
+        await self.send_json(payload)
+
+    # ------------------------------------------------------------ events
+
+    async def on_send(self, content: dict[str, Any]) -> None:
+        text = content.get("content")
+        if not isinstance(text, str):
+            raise ChatError("'content' must be text.", field="content")
+        client_id = str(content.get("client_id") or "")[:64]
+        await quota_check(user_id=self.user_id, tier=await database_sync_to_async(_tier)(self.user_id))
+        message, created = await database_sync_to_async(_append_user)(
+            self.chat_id, self.user_id, text, client_id
+        )
+        payload = message_payload(message)
+        await self.send_json({"type": "ack", "client_id": client_id, "message": payload, "created": created})
+        if not created:
+            return
+        await realtime.chat_publish(self.chat_id, {"type": "message_created", "message": payload})
+        await self._generate(
+            "send", requested_character_id=_int_or_none(content.get("character_id")), quota_checked=True
+        )
+
+    async def on_regenerate(self, content: dict[str, Any]) -> None:
+        await self._generate("regenerate", target_message_id=_int_or_none(content.get("message_id")))
+
+    async def on_continue(self, content: dict[str, Any]) -> None:
+        await self._generate("continue", target_message_id=_int_or_none(content.get("message_id")))
+
+    async def on_trigger(self, content: dict[str, Any]) -> None:
+        """Group chats: ask a given character (or the next one) to speak now."""
+        await self._generate("send", requested_character_id=_int_or_none(content.get("character_id")))
+
+    async def on_swipe(self, content: dict[str, Any]) -> None:
+        """Show another swipe; swiping past the last one writes a new one (as SillyTavern)."""
+        message = await self._message(content)
+        index = content.get("index")
+        if index is None:
+            direction = content.get("direction", "right")
+            index = message.swipe_index + (1 if direction == "right" else -1)
+        if not isinstance(index, int) or index < 0:
+            raise ChatError("'index' must be a swipe number from 0.", field="index")
+        if index >= message.swipe_count:
+            await self._generate("regenerate", target_message_id=message.pk)
+            return
+        updated = await database_sync_to_async(message_swipe_select)(message=message, index=index)
+        await realtime.chat_publish(
+            self.chat_id, {"type": "message_updated", "message": message_payload(updated)}
+        )
+
+    async def on_edit(self, content: dict[str, Any]) -> None:
+        message = await self._message(content)
+        text = content.get("content")
+        if not isinstance(text, str):
+            raise ChatError("'content' must be text.", field="content")
+        updated = await database_sync_to_async(message_edit)(message=message, content=text)
+        await realtime.chat_publish(
+            self.chat_id, {"type": "message_updated", "message": message_payload(updated)}
+        )
+
+    async def on_hide(self, content: dict[str, Any]) -> None:
+        message = await self._message(content)
+        updated = await database_sync_to_async(message_set_hidden)(
+            message=message, hidden=bool(content.get("hidden", True))
+        )
+        await realtime.chat_publish(
+            self.chat_id, {"type": "message_updated", "message": message_payload(updated)}
+        )
+
+    async def on_delete(self, content: dict[str, Any]) -> None:
+        message = await self._message(content)
+        await database_sync_to_async(message_delete)(message=message)
+        await realtime.chat_publish(self.chat_id, {"type": "message_deleted", "message_id": message.pk})
+
+    async def on_stop(self, content: dict[str, Any]) -> None:
+        generation_id = await realtime.generation_current(self.chat_id)
+        if generation_id is None:
+            return
+        await realtime.generation_request_stop(generation_id)
+        generation_cancel_local(generation_id)
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        await realtime.chat_publish(self.chat_id, {"type": "typing", "user_id": self.user_id})
+
+    async def on_resume(self, content: dict[str, Any]) -> None:
+        """A reconnecting socket: the messages after the last one it has, and the reply in progress."""
+        after = _int_or_none(content.get("last_position"))
+        messages = await database_sync_to_async(_messages_after)(self.chat_id, after)
+        live = await realtime.live_get(self.chat_id)
+        await self.send_json(
+            {"type": "snapshot", "messages": [message_payload(m) for m in messages], "live": live}
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    async def _message(self, content: dict[str, Any]):  # type: ignore[no-untyped-def]
+        message_id = _int_or_none(content.get("message_id"))
+        if message_id is None:
+            raise ChatError("'message_id' is required.", field="message_id")
+        return await database_sync_to_async(_message_of_chat)(self.chat_id, message_id)
+
+    async def _generate(self, mode: str, **kwargs: Any) -> None:
+        task = asyncio.create_task(self._generate_task(mode, **kwargs))
+        # keep a reference: the task outlives this handler and may outlive the socket
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+    async def _generate_task(self, mode: str, **kwargs: Any) -> None:
+        try:
+            await generation_run(chat_id=self.chat_id, user_id=self.user_id, mode=mode, **kwargs)
+        except GenerationRefused as error:
+            await realtime.chat_publish(
+                self.chat_id, {"type": "error", "code": error.code, "message": error.message}
+            )
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+class _NotFound(Exception):
+    pass
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _tier(user_id: int) -> str:
+    from accounts.models import User
+
+    return User.objects.only("subscription_tier").get(pk=user_id).subscription_tier
+
+
+def _append_user(chat_id: int, user_id: int, text: str, client_id: str):  # type: ignore[no-untyped-def]
+    from accounts.models import User
+
+    from .selectors import chat_get_for_user
+
+    chat = chat_get_for_user(chat_id=chat_id, user=User.objects.get(pk=user_id))
+    return message_append_user(chat=chat, content=text, client_id=client_id)
+
+
+def _message_of_chat(chat_id: int, message_id: int):  # type: ignore[no-untyped-def]
+    from django.http import Http404
+
+    from .models import Chat
+
+    try:
+        return message_in_chat(chat=Chat(pk=chat_id), message_id=message_id)
+    except Http404:
+        raise _NotFound from None
+
+
+def _messages_after(chat_id: int, after: int | None):  # type: ignore[no-untyped-def]
+    from .models import Chat
+
+    chat = Chat(pk=chat_id)
+    if after is None:
+        return messages_page(chat=chat, limit=RESUME_LIMIT)
+    return messages_page(chat=chat, after=after, limit=RESUME_LIMIT)

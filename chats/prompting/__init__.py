@@ -1,0 +1,1 @@
+"""Prompt assembly: the builder and lorebook activation, pure functions."""

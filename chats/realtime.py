@@ -1,0 +1,95 @@
+"""Chat realtime: group names, event publishing, and the live state of a reply in
+progress, kept in Redis so that a socket that reconnects (or another device)
+catches up on the tokens it missed."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import redis.asyncio as aioredis
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+LIVE_TTL_SECONDS = 600
+
+
+def chat_group(chat_id: int) -> str:
+    return f"chat.{chat_id}"
+
+
+def _live_key(chat_id: int) -> str:
+    return f"tavern:chat:{chat_id}:live"
+
+
+def _lock_key(chat_id: int) -> str:
+    return f"tavern:chat:{chat_id}:generating"
+
+
+def _stop_key(generation_id: str) -> str:
+    return f"tavern:generation:{generation_id}:stop"
+
+
+@cache
+def _client() -> aioredis.Redis:
+    return aioredis.Redis.from_url(settings.REDIS_URL)
+
+
+async def chat_publish(chat_id: int, event: dict[str, Any]) -> None:
+    """Send an event to every socket open on the chat (any process, any device)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(chat_group(chat_id), {"type": "chat.event", "event": event})
+
+
+async def generation_lock(chat_id: int, generation_id: str) -> bool:
+    """One reply at a time per chat; the lock expires if a process dies mid-reply."""
+    return bool(await _client().set(_lock_key(chat_id), generation_id, nx=True, ex=LIVE_TTL_SECONDS))
+
+
+async def generation_unlock(chat_id: int, generation_id: str) -> None:
+    client = _client()
+    if (await client.get(_lock_key(chat_id))) == generation_id.encode():
+        await client.delete(_lock_key(chat_id))
+
+
+async def generation_current(chat_id: int) -> str | None:
+    value = await _client().get(_lock_key(chat_id))
+    return value.decode() if value else None
+
+
+async def generation_request_stop(generation_id: str) -> None:
+    await _client().set(_stop_key(generation_id), "1", ex=LIVE_TTL_SECONDS)
+
+
+async def generation_stop_requested(generation_id: str) -> bool:
+    return bool(await _client().exists(_stop_key(generation_id)))
+
+
+async def live_start(chat_id: int, meta: dict[str, Any]) -> None:
+    """A reply begins: its description, and an empty text that tokens append to."""
+    pipe = _client().pipeline()
+    pipe.set(_live_key(chat_id), json.dumps(meta), ex=LIVE_TTL_SECONDS)
+    pipe.set(_live_key(chat_id) + ":text", "", ex=LIVE_TTL_SECONDS)
+    await pipe.execute()
+
+
+async def live_append(chat_id: int, text: str) -> int:
+    """Append a token before it is published; returns the offset where it starts.
+
+    Appending first means a socket that joins mid-stream and reads the live text
+    never misses a token: whatever it did not receive is already in the text."""
+    length = await _client().append(_live_key(chat_id) + ":text", text)
+    return int(length) - len(text)
+
+
+async def live_get(chat_id: int) -> dict[str, Any] | None:
+    meta, text = await _client().mget(_live_key(chat_id), _live_key(chat_id) + ":text")
+    if not meta:
+        return None
+    return {**json.loads(meta), "text": (text or b"").decode()}
+
+
+async def live_clear(chat_id: int) -> None:
+    await _client().delete(_live_key(chat_id), _live_key(chat_id) + ":text")

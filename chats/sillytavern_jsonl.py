@@ -1,0 +1,208 @@
+"""SillyTavern chat files (JSONL): export a chat, import one.
+
+A solo chat starts with a header line (`user_name`, `character_name`,
+`create_date`, `chat_metadata`); group chats have none. Each following line is a
+message: `name`, `is_user`, `is_system`, `send_date`, `mes`, and optionally
+`swipes`, `swipe_id`, `swipe_info`, `extra`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from characters.models import Character
+from tavern.ai.tokenizer import count_tokens
+
+from .models import Author, Chat, ChatParticipant, Message, Swipe
+
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+MAX_IMPORT_MESSAGES = 200_000
+
+
+class ChatImportError(ValueError):
+    pass
+
+
+def _st_date(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%B %-d, %Y %-I:%M%p").replace("AM", "am").replace("PM", "pm")
+
+
+def chat_export_jsonl(*, chat: Chat) -> bytes:
+    participants = list(chat.participants.select_related("character"))
+    user_name = chat.persona.name if chat.persona_id else (chat.owner.display_name or chat.owner.username)
+    lines: list[dict[str, Any]] = []
+    if len(participants) <= 1:
+        lines.append(
+            {
+                "user_name": user_name,
+                "character_name": participants[0].character.name if participants else "",
+                "create_date": chat.created_at.astimezone(UTC).strftime("%Y-%m-%d@%Hh%Mm%Ss"),
+                "chat_metadata": {
+                    "note_prompt": chat.author_note,
+                    "note_interval": chat.author_note_frequency,
+                    "note_depth": chat.author_note_depth,
+                    "timedWorldInfo": chat.lorebook_state or {"sticky": {}, "cooldown": {}},
+                },
+            }
+        )
+    swipes_by_message: dict[int, list[str]] = {}
+    for swipe in (
+        Swipe.objects.filter(message__chat=chat)
+        .order_by("message_id", "index")
+        .values("message_id", "content")
+    ):
+        swipes_by_message.setdefault(swipe["message_id"], []).append(swipe["content"])
+    for message in Message.objects.filter(chat=chat).order_by("position").iterator(chunk_size=2000):
+        line: dict[str, Any] = {
+            "name": message.name,
+            "is_user": message.author == Author.USER,
+            "is_system": message.author in (Author.SYSTEM, Author.NARRATOR) or message.is_hidden,
+            "send_date": _st_date(message.created_at),
+            "mes": message.content,
+            "extra": message.extra or {},
+        }
+        if message.author != Author.USER:
+            line["swipes"] = swipes_by_message.get(message.pk, [message.content])
+            line["swipe_id"] = message.swipe_index
+        lines.append(line)
+    return ("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n").encode()
+
+
+def _parse_lines(data: bytes) -> list[dict[str, Any]]:
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ChatImportError(f"The chat file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ChatImportError(
+            f"The chat file is not UTF-8 text ({error.reason} at byte {error.start})."
+        ) from error
+    rows = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ChatImportError(f"Line {number} is not JSON: {error.msg}.") from error
+        if not isinstance(row, dict):
+            raise ChatImportError(f"Line {number} is not a JSON object.")
+        rows.append(row)
+        if len(rows) > MAX_IMPORT_MESSAGES:
+            raise ChatImportError(f"The chat has more than {MAX_IMPORT_MESSAGES} messages.")
+    if not rows:
+        raise ChatImportError("The chat file is empty.")
+    return rows
+
+
+def _text(row: dict[str, Any], key: str, number: int) -> str:
+    value = row.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ChatImportError(f"Message {number}: '{key}' must be text.")
+    return value
+
+
+@transaction.atomic
+def chat_import_jsonl(
+    *,
+    owner: User,
+    data: bytes,
+    character: Character | None = None,
+    characters_by_name: dict[str, Character] | None = None,
+) -> Chat:
+    """Import a SillyTavern chat. Characters are matched by name among `characters_by_name`
+    (or the owner's characters), `character` being the fallback for a solo chat."""
+    rows = _parse_lines(data)
+    header = (
+        rows[0] if "mes" not in rows[0] and ("user_name" in rows[0] or "chat_metadata" in rows[0]) else None
+    )
+    messages = rows[1:] if header else rows
+    if characters_by_name is None:
+        characters_by_name = {
+            c.name: c for c in Character.objects.filter(owner=owner, deleted_at__isnull=True)
+        }
+    names = []
+    for row in messages:
+        name = row.get("name")
+        if (
+            not row.get("is_user")
+            and not row.get("is_system")
+            and isinstance(name, str)
+            and name not in names
+        ):
+            names.append(name)
+    participants = [characters_by_name[name] for name in names if name in characters_by_name]
+    if not participants and character is not None:
+        participants = [character]
+    if not participants:
+        wanted = (header or {}).get("character_name") or (names[0] if names else "?")
+        raise ChatImportError(f"No character of yours is called {wanted!r}; import the character first.")
+    chat = Chat.objects.create(
+        owner=owner,
+        title=f"{' & '.join(c.name for c in participants)} (imported)"[:200],
+        author_note=str((header or {}).get("chat_metadata", {}).get("note_prompt", "") or "")[:10000],
+    )
+    ChatParticipant.objects.bulk_create(
+        ChatParticipant(chat=chat, character=c, position=i) for i, c in enumerate(participants)
+    )
+    by_name = {c.name: c for c in participants}
+    message_rows: list[Message] = []
+    swipe_texts: list[list[str]] = []
+    now = timezone.now()
+    for number, row in enumerate(messages, start=1):
+        content = _text(row, "mes", number)
+        name = _text(row, "name", number) or ("User" if row.get("is_user") else participants[0].name)
+        if row.get("is_user"):
+            author, speaker = Author.USER, None
+        elif row.get("is_system"):
+            author, speaker = Author.SYSTEM, None
+        else:
+            author, speaker = Author.CHARACTER, by_name.get(name, participants[0])
+        swipes = row.get("swipes")
+        if not isinstance(swipes, list) or not all(isinstance(s, str) for s in swipes) or not swipes:
+            swipes = [content]
+        swipe_id = row.get("swipe_id", 0)
+        if not isinstance(swipe_id, int) or not 0 <= swipe_id < len(swipes):
+            swipe_id = 0
+        extra = row.get("extra") if isinstance(row.get("extra"), dict) else {}
+        message_rows.append(
+            Message(
+                chat=chat,
+                position=number,
+                author=author,
+                character=speaker,
+                name=name[:200],
+                content=content,
+                swipe_index=swipe_id,
+                swipe_count=len(swipes),
+                token_count=count_tokens(content),
+                is_hidden=bool(row.get("is_system")) and author != Author.SYSTEM,
+                extra=extra,
+            )
+        )
+        swipe_texts.append(swipes)
+    created = Message.objects.bulk_create(message_rows, batch_size=2000)
+    Swipe.objects.bulk_create(
+        (
+            Swipe(message=message, index=index, content=text, token_count=count_tokens(text))
+            for message, texts in zip(created, swipe_texts, strict=True)
+            for index, text in enumerate(texts)
+        ),
+        batch_size=2000,
+    )
+    last = created[-1] if created else None
+    Chat.objects.filter(pk=chat.pk).update(
+        last_position=len(created),
+        message_count=len(created),
+        last_message_at=now,
+        last_message_preview=last.content[:200] if last else "",
+    )
+    chat.refresh_from_db()
+    return chat

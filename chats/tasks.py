@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import asyncio
+
+from celery import shared_task
+
+from .memory import memory_embed_new, summary_needed, summary_offline, summary_source, summary_store
+from .models import Chat
+
+SUMMARY_PROMPT = (
+    "Summarise the story so far in at most 250 words, in the past tense, keeping names, places, "
+    "promises and unresolved threads. Previous summary:\n{previous}\n\nNew events:\n{source}"
+)
+
+
+@shared_task(name="chats.chat_memory_update", acks_late=True)
+def chat_memory_update(chat_id: int) -> dict[str, int | bool]:
+    """After a turn: embed new passages; refresh the summary when history outgrows the budget."""
+    added = memory_embed_new(chat_id=chat_id)
+    summarised = chat_summary_refresh(chat_id)
+    return {"memories_added": added, "summarised": summarised}
+
+
+def chat_summary_refresh(chat_id: int) -> bool:
+    from .turn_context import chat_connections
+
+    chat = (
+        Chat.objects.prefetch_related("fallback_connections")
+        .select_related("connection")
+        .filter(pk=chat_id)
+        .first()
+    )
+    if chat is None:
+        return False
+    connections = chat_connections(chat)
+    context_size = connections[0].context_size if connections else 8192
+    if not summary_needed(chat=chat, context_size=context_size):
+        return False
+    source, until = summary_source(chat=chat, keep_recent_tokens=context_size // 2)
+    if not source:
+        return False
+    if connections:
+        from tavern.ai.chat import GenerationParams, complete_chat
+
+        prompt = [
+            {
+                "role": "user",
+                "content": SUMMARY_PROMPT.format(previous=chat.summary or "(none)", source=source[-24000:]),
+            }
+        ]
+        result = asyncio.run(
+            complete_chat(connections[0], prompt, GenerationParams(max_tokens=400, temperature=0.3))
+        )
+        summary = result.text.strip()
+    else:
+        summary = summary_offline(chat.summary, source)
+    summary_store(chat_id=chat_id, summary=summary, until=until)
+    return True

@@ -1,0 +1,309 @@
+"""Everything one turn needs from the database, read in one place (sync; the
+orchestrator calls it through `database_sync_to_async`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+
+from characters.models import Character, Lorebook
+from tavern.ai.chat import ChatConnectionConfig, GenerationParams
+from tavern.crypto import secret_decrypt
+
+from .models import Author, Chat, MemoryChunk, Message
+from .prompting.builder import (
+    AuthorNote,
+    CharacterCard,
+    HistoryMessage,
+    PersonaInput,
+    PromptBuild,
+    PromptInputs,
+    prompt_build,
+)
+from .speakers import Candidate, next_speaker
+
+HISTORY_LIMIT = 2000  # messages read for a prompt; the token budget usually stops far earlier
+MEMORY_RECALL_LIMIT = 4
+
+
+class TurnError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class TurnContext:
+    chat_id: int
+    user_id: int
+    tier: str
+    mode: str  # send, regenerate, continue
+    speaker: Character
+    target_message_id: int | None
+    prompt: PromptBuild
+    connections: list[ChatConnectionConfig]
+    params: GenerationParams
+    offline_card: dict[str, Any]
+    user_name: str
+    last_user_text: str
+    turn: int = 0
+    swipe: int = 0
+    lorebook_state: dict[str, Any] = field(default_factory=dict)
+
+
+def _card(character: Character) -> CharacterCard:
+    return CharacterCard(
+        name=character.name,
+        description=character.description,
+        personality=character.personality,
+        scenario=character.scenario,
+        mes_example=character.mes_example,
+        system_prompt=character.system_prompt,
+        post_history_instructions=character.post_history_instructions,
+    )
+
+
+def _history(messages: list[Message]) -> list[HistoryMessage]:
+    role = {
+        Author.USER: "user",
+        Author.CHARACTER: "assistant",
+        Author.SYSTEM: "system",
+        Author.NARRATOR: "system",
+    }
+    return [
+        HistoryMessage(
+            position=m.position, role=role[m.author], name=m.name, content=m.content, tokens=m.token_count
+        )
+        for m in messages
+        if not m.is_hidden
+    ]
+
+
+def chat_connections(chat: Chat) -> list[ChatConnectionConfig]:
+    """The chat's connection, then its fallbacks, keys decrypted; empty = offline demo."""
+    rows = [chat.connection] if chat.connection_id else []
+    rows += [c for c in chat.fallback_connections.all() if c.pk != chat.connection_id]
+    return [
+        ChatConnectionConfig(
+            label=row.name,
+            base_url=row.base_url,
+            api_key=secret_decrypt(row.api_key_encrypted) or "not-needed",
+            model=row.model,
+            extra_headers=row.extra_headers or {},
+            context_size=row.context_size,
+            max_reply_tokens=row.max_reply_tokens,
+            max_retries=1,  # someone is waiting; fall back rather than back off for minutes
+        )
+        for row in rows
+        if row is not None
+    ]
+
+
+def _params(chat: Chat) -> GenerationParams:
+    preset = chat.preset
+    if preset is None:
+        return GenerationParams()
+    return GenerationParams(
+        temperature=preset.temperature,
+        top_p=preset.top_p,
+        top_k=preset.top_k,
+        min_p=preset.min_p,
+        frequency_penalty=preset.frequency_penalty,
+        presence_penalty=preset.presence_penalty,
+        repetition_penalty=preset.repetition_penalty,
+        stop=tuple(preset.stop or ()) or None,
+        max_tokens=preset.max_tokens,
+        seed=preset.seed,
+    )
+
+
+def _lorebooks(chat: Chat, characters: list[Character]) -> list[Lorebook]:
+    book_ids = [c.book_id for c in characters if c.book_id]
+    return list(
+        Lorebook.objects.filter(
+            Q(pk__in=book_ids) | Q(chats=chat) | Q(owner_id=chat.owner_id, is_global=True)
+        )
+        .distinct()
+        .prefetch_related("entries")
+    )
+
+
+def _memories(chat: Chat, *, query: str, before_position: int, character_ids: list[int]) -> list[str]:
+    if not query.strip():
+        return []
+    scope = Q(chat=chat)
+    if chat.cross_chat_memory:
+        scope |= Q(owner_id=chat.owner_id, character_id__in=character_ids)
+    candidates = MemoryChunk.objects.filter(scope).filter(Q(position_end__lt=before_position) | ~Q(chat=chat))
+    if not candidates.exists():
+        return []
+    from pgvector.django import CosineDistance
+
+    from tavern.ai.embeddings import embed_texts
+
+    [vector] = embed_texts([query[:2000]])
+    chunks = candidates.annotate(distance=CosineDistance("embedding", vector)).order_by("distance")[
+        :MEMORY_RECALL_LIMIT
+    ]
+    return [chunk.text for chunk in chunks]
+
+
+def _window_start(history: list[HistoryMessage], budget: int) -> int:
+    """The first position that will probably be in the prompt (for memory recall)."""
+    used = 0
+    for message in reversed(history):
+        used += (message.tokens or 0) + 4
+        if used > budget:
+            return message.position
+    return history[0].position if history else 0
+
+
+def turn_context_load(
+    *,
+    chat_id: int,
+    user_id: int,
+    mode: str,
+    target_message_id: int | None = None,
+    requested_character_id: int | None = None,
+    rng: random.Random | None = None,
+) -> TurnContext | None:
+    """Read and decide everything for one turn. None: nobody is to speak (manual group)."""
+    rng = rng or random.Random()  # noqa: S311 - speaker choice and lore probability, not security
+    chat = (
+        Chat.objects.select_related("owner", "persona", "connection", "preset")
+        .prefetch_related("participants__character", "fallback_connections")
+        .get(pk=chat_id, owner_id=user_id)
+    )
+    participants = [p for p in chat.participants.all() if p.left_at is None]
+    characters = {p.character_id: p.character for p in participants}
+    messages = list(Message.objects.filter(chat=chat).order_by("-position")[:HISTORY_LIMIT])
+    messages.reverse()
+
+    target = None
+    if mode in ("regenerate", "continue"):
+        candidates = [m for m in messages if m.author in (Author.CHARACTER, Author.NARRATOR)]
+        if target_message_id is not None:
+            target = next((m for m in messages if m.pk == target_message_id), None)
+        elif candidates and candidates[-1].position == messages[-1].position:
+            target = candidates[-1]
+        if target is None or target.author not in (Author.CHARACTER, Author.NARRATOR):
+            raise TurnError("nothing_to_regenerate", "There is no reply to regenerate or continue.")
+        messages = [m for m in messages if m.position < target.position]
+
+    last_user = next((m for m in reversed(messages) if m.author == Author.USER), None)
+    last_user_text = last_user.content if last_user else ""
+    if target is not None and target.character_id in characters:
+        speaker = characters[target.character_id]
+    else:
+        last_speaker = next(
+            (m.character_id for m in reversed(messages) if m.author == Author.CHARACTER), None
+        )
+        choice = next_speaker(
+            strategy=chat.speaker_strategy,
+            candidates=[
+                Candidate(p.character_id, p.character.name, p.talkativeness, p.is_muted) for p in participants
+            ],
+            last_user_text=last_user_text,
+            last_speaker_id=last_speaker,
+            requested_id=requested_character_id,
+            rng=rng,
+        )
+        if choice is None:
+            return None
+        speaker = characters[choice.character_id]
+
+    connections = chat_connections(chat)
+    context_size = connections[0].context_size if connections else 8192
+    max_reply = (chat.preset.max_tokens if chat.preset and chat.preset.max_tokens else None) or (
+        connections[0].max_reply_tokens if connections else 300
+    )
+    history = _history(messages)
+    user_name = chat.persona.name if chat.persona_id else (chat.owner.display_name or chat.owner.username)
+    persona = None
+    if chat.persona_id:
+        persona = PersonaInput(
+            name=chat.persona.name,
+            description=chat.persona.description,
+            position=chat.persona.description_position,
+            depth=chat.persona.depth,
+            role=chat.persona.role,
+        )
+    ordered = [speaker, *[c for cid, c in characters.items() if cid != speaker.pk]]
+    from .lore import lore_for_turn
+
+    lore, lorebook_state = lore_for_turn(
+        books=_lorebooks(chat, ordered),
+        history=history,
+        state=chat.lorebook_state,
+        context_size=context_size,
+        turn=len(messages),
+        speaker=speaker,
+        persona_description=persona.description if persona else "",
+        rng=rng,
+    )
+    memories = _memories(
+        chat,
+        query=last_user_text,
+        before_position=_window_start(history, context_size - max_reply),
+        character_ids=list(characters),
+    )
+    user_turns = sum(1 for m in messages if m.author == Author.USER)
+    note = None
+    if (
+        chat.author_note.strip()
+        and chat.author_note_frequency
+        and user_turns % chat.author_note_frequency == 0
+    ):
+        note = AuthorNote(text=chat.author_note, depth=chat.author_note_depth)
+    inputs = PromptInputs(
+        characters=[_card(c) for c in ordered],
+        user_name=user_name,
+        history=history,
+        context_size=context_size,
+        max_reply_tokens=max_reply,
+        persona=persona,
+        lore=lore,
+        memories=memories,
+        summary=chat.summary,
+        author_note=note,
+        scenario_override=chat.scenario_override,
+        continue_text=target.content if (mode == "continue" and target) else None,
+    )
+    params = _params(chat)
+    if params.max_tokens is None:
+        params = dataclasses.replace(params, max_tokens=max_reply)
+    return TurnContext(
+        chat_id=chat.pk,
+        user_id=user_id,
+        tier=chat.owner.subscription_tier,
+        mode=mode,
+        speaker=speaker,
+        target_message_id=target.pk if target else None,
+        prompt=prompt_build(inputs),
+        connections=connections,
+        params=params,
+        offline_card={
+            "name": speaker.name,
+            "description": speaker.description,
+            "personality": speaker.personality,
+            "scenario": speaker.scenario,
+            "first_mes": speaker.first_mes,
+            "mes_example": speaker.mes_example,
+            "alternate_greetings": tuple(speaker.alternate_greetings),
+        },
+        user_name=user_name,
+        last_user_text=last_user_text,
+        turn=len(messages),
+        swipe=target.swipe_count if target is not None else 0,
+        lorebook_state=lorebook_state,
+    )
+
+
+def prompt_preview(*, chat: Chat) -> TurnContext | None:
+    """What the next reply would be sent, without sending it (the prompt inspector)."""
+    return turn_context_load(chat_id=chat.pk, user_id=chat.owner_id, mode="send", rng=random.Random(0))  # noqa: S311

@@ -1,0 +1,251 @@
+"""Why a connection failed, said so that a user knows what to fix.
+
+Every failure names its connection ("OpenRouter: the API key was refused (401)"),
+because with fallback a user may have several and needs to know which one to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import socket
+import ssl
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Literal, TypeVar
+
+import anyio
+import httpx2
+import openai
+
+from tavern.ai.chat.config import ChatConnectionConfig
+
+FailureKind = Literal[
+    "auth",
+    "forbidden",
+    "no_credit",
+    "model_not_found",
+    "not_found",
+    "rate_limited",
+    "context_too_long",
+    "bad_request",
+    "server_error",
+    "timeout",
+    "connection",
+    "provider_error",
+    "protocol",
+]
+
+_ErrorT = TypeVar("_ErrorT", bound=BaseException)
+
+_PROVIDER_MESSAGE_LIMIT = 200
+_CONTEXT_TOO_LONG = re.compile(
+    r"context[ _](length|window)|maximum context|too many tokens|prompt is too long", re.IGNORECASE
+)
+_UNKNOWN_MODEL_PHRASES = (
+    "does not exist",
+    "not found",
+    "not a valid model",
+    "invalid model",
+    "unknown model",
+    "no such model",
+)
+
+
+class ChatProviderError(Exception):
+    """A chat connection failed; `message` is written for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProviderRequestFailed(ChatProviderError):
+    """A connection failed before its reply started: nothing was shown, so another may answer."""
+
+    def __init__(self, *, label: str, kind: FailureKind, reason: str, status_code: int | None = None) -> None:
+        super().__init__(f"{label}: {reason}")
+        self.label = label
+        self.kind = kind
+        self.reason = reason
+        self.status_code = status_code
+
+
+class ProviderStreamBroken(ChatProviderError):
+    """The reply broke off after part of it was shown; it is not retried, which would repeat that part."""
+
+    def __init__(
+        self,
+        partial_text: str,
+        cause: BaseException,
+        *,
+        label: str,
+        reason: str,
+        partial_reasoning: str = "",
+    ) -> None:
+        super().__init__(f"{label}: the reply broke off after {len(partial_text)} characters ({reason})")
+        self.partial_text = partial_text
+        self.partial_reasoning = partial_reasoning
+        self.cause = cause
+        self.label = label
+        self.reason = reason
+
+
+class AllProvidersFailed(ChatProviderError):
+    """No connection answered; `failures` holds one per connection, in the order tried."""
+
+    def __init__(self, failures: Sequence[ProviderRequestFailed]) -> None:
+        self.failures = tuple(failures)
+        if self.failures:
+            message = "No connection answered. " + " ".join(
+                f"{failure.message.rstrip('.')}." for failure in self.failures
+            )
+        else:
+            message = "No chat connection is configured."
+        super().__init__(message)
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return tuple(failure.message for failure in self.failures)
+
+
+def request_failure(config: ChatConnectionConfig, error: BaseException) -> ProviderRequestFailed:
+    kind, reason, status_code = describe_failure(config, error)
+    return ProviderRequestFailed(label=config.label, kind=kind, reason=reason, status_code=status_code)
+
+
+def describe_failure(
+    config: ChatConnectionConfig, error: BaseException
+) -> tuple[FailureKind, str, int | None]:
+    """(kind, reason for the user, HTTP status) of an error raised by the openai client."""
+    if isinstance(error, openai.APIStatusError):
+        kind, reason = _describe_status(config, error)
+        return kind, reason, error.status_code
+    if isinstance(error, openai.APITimeoutError):
+        if _find_in_chain(error, httpx2.ConnectTimeout) is not None:
+            return (
+                "connection",
+                f"could not connect to {config.base_url} (no answer within {_seconds(config.connect_timeout)} s)",
+                None,
+            )
+        return "timeout", f"timed out after {_seconds(config.timeout_seconds)} s", None
+    if isinstance(error, openai.APIConnectionError):
+        return "connection", _describe_connection(config, error), None
+    if isinstance(error, openai.APIResponseValidationError):
+        return "protocol", "the server's answer is not a chat completion", None
+    if isinstance(error, openai.APIError):
+        # An error event inside a 200 stream, as OpenRouter sends when the upstream fails.
+        return "provider_error", f"the provider reported an error: {_shorten(error.message)}", None
+    if isinstance(error, json.JSONDecodeError):
+        return "protocol", "the server's stream is not valid JSON", None
+    return "protocol", f"the request failed ({type(error).__name__}: {_shorten(str(error))})", None
+
+
+def _describe_status(config: ChatConnectionConfig, error: openai.APIStatusError) -> tuple[FailureKind, str]:
+    status = error.status_code
+    message = _provider_message(error)
+    lowered = message.lower()
+    code = error.code or ""
+    if status == 401:
+        return "auth", "the API key was refused (401)"
+    if status == 402:
+        return "no_credit", "the account has no credit left (402)"
+    if status == 403:
+        return "forbidden", f"access was denied (403): {message}"
+    if status == 404:
+        if code == "model_not_found" or "model" in lowered:
+            return "model_not_found", f"the model '{config.model}' does not exist (404)"
+        return "not_found", f"nothing answers at {config.chat_completions_url} (404); check the base URL"
+    if status == 408:
+        return "timeout", "the provider timed out (408)"
+    if status == 429:
+        if code == "insufficient_quota":
+            return "no_credit", "the account has no credit left (429)"
+        return "rate_limited", f"rate limited (429), try again {_retry_after(error.response)}"
+    if status in (400, 413, 422):
+        if code == "context_length_exceeded" or _CONTEXT_TOO_LONG.search(message):
+            return "context_too_long", f"the prompt is longer than the model's context ({status})"
+        if code == "model_not_found" or (
+            "model" in lowered and any(phrase in lowered for phrase in _UNKNOWN_MODEL_PHRASES)
+        ):
+            return "model_not_found", f"the model '{config.model}' does not exist ({status})"
+        return "bad_request", f"the request was refused ({status}): {message}"
+    if status in (502, 503, 504):
+        return "server_error", f"the provider is unavailable ({status}), try again later"
+    if status >= 500:
+        return "server_error", f"the provider had an internal error ({status})"
+    return "bad_request", f"the request failed ({status}): {message}"
+
+
+def _describe_connection(config: ChatConnectionConfig, error: BaseException) -> str:
+    if _find_in_chain(error, ConnectionRefusedError) is not None:
+        return f"could not connect to {config.base_url} (connection refused)"
+    if _find_in_chain(error, socket.gaierror) is not None:
+        return f"could not connect to {config.base_url} (host not found)"
+    tls_error = _find_in_chain(error, ssl.SSLError)
+    if tls_error is not None:
+        return f"could not connect to {config.base_url} (TLS error: {_shorten(str(tls_error))})"
+    connect_error = _find_in_chain(error, httpx2.ConnectError)
+    if connect_error is not None:
+        return f"could not connect to {config.base_url} ({_shorten(str(connect_error))})"
+    if (
+        _find_in_chain(error, httpx2.RemoteProtocolError) is not None
+        or _find_in_chain(error, httpx2.ReadError) is not None
+        or _find_in_chain(error, anyio.EndOfStream) is not None
+    ):
+        return "the connection dropped"
+    cause = error.__cause__ or error
+    return f"the connection failed ({type(cause).__name__}: {_shorten(str(cause))})"
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _find_in_chain(error: BaseException, error_type: type[_ErrorT]) -> _ErrorT | None:
+    for link in _chain(error):
+        if isinstance(link, error_type):
+            return link
+    return None
+
+
+def _provider_message(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, Mapping):
+        message = body.get("message")
+        if isinstance(message, str) and message.strip():
+            return _shorten(message)
+    if isinstance(body, str) and body.strip():
+        return _shorten(body)
+    return _shorten(error.message)
+
+
+def _retry_after(response: httpx2.Response) -> str:
+    """When to try again, from the Retry-After header (seconds) if the provider sent one."""
+    try:
+        seconds = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return "in a minute"
+    if not math.isfinite(seconds) or seconds <= 0:
+        return "in a minute"
+    if seconds < 60:
+        return f"in {math.ceil(seconds)} s"
+    if seconds < 3600:
+        return f"in {math.ceil(seconds / 60)} min"
+    return "later"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= _PROVIDER_MESSAGE_LIMIT:
+        return text
+    return text[: _PROVIDER_MESSAGE_LIMIT - 1].rstrip() + "…"

@@ -1,0 +1,248 @@
+"""Streamed chat completions from any OpenAI-compatible endpoint, through the official client.
+
+Retries: the openai client retries a request (connection errors, timeouts, 408,
+409, 429, 5xx, with backoff and Retry-After) only until the response headers
+arrive. Past that point we never retry: once text has been shown, a second
+request would repeat it, so a failure raises ProviderStreamBroken with the part
+received. A failure after the headers but before any text raises
+ProviderRequestFailed, which lets `stream_with_fallback` try the next connection.
+
+Cancellation: the HTTP response is closed in a `finally`, so a consumer that is
+cancelled (the user pressed stop) or that closes the iterator (`aclosing`) ends
+the request at once and the provider stops generating (and billing).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+import openai
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletionChunk
+
+from tavern.ai.chat.config import NO_API_KEY, ChatConnectionConfig, GenerationParams, chat_request_arguments
+from tavern.ai.chat.errors import (
+    ProviderRequestFailed,
+    ProviderStreamBroken,
+    describe_failure,
+    request_failure,
+)
+from tavern.ai.reply_events import ReasoningDelta, StreamEvent, StreamFinished, TokenDelta, TokenUsage
+from tavern.ai.tokenizer import count_message_tokens, count_tokens
+
+# DeepSeek, vLLM and llama.cpp stream reasoning as `reasoning_content`; OpenRouter and Ollama as `reasoning`.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+_STREAM_ERRORS = (openai.OpenAIError, json.JSONDecodeError)
+
+
+@dataclass(frozen=True)
+class ChatCompletionResult:
+    text: str
+    finish_reason: str | None
+    usage: TokenUsage | None
+    model: str
+    reasoning: str = ""
+
+
+def chat_client(config: ChatConnectionConfig, *, max_retries: int | None = None) -> openai.AsyncOpenAI:
+    """An AsyncOpenAI client for `config`; close it (`async with`) when done."""
+    client = openai.AsyncOpenAI(
+        base_url=config.base_url,
+        api_key=config.api_key or NO_API_KEY,
+        default_headers=dict(config.extra_headers) or None,
+        timeout=httpx2.Timeout(config.timeout_seconds, connect=config.connect_timeout),
+        max_retries=config.max_retries if max_retries is None else max_retries,
+    )
+    # The client fills these from OPENAI_ORG_ID, OPENAI_PROJECT_ID and OPENAI_ADMIN_KEY:
+    # the server's own environment must never reach an endpoint that a user chose.
+    client.organization = None
+    client.project = None
+    client.admin_api_key = None
+    return client
+
+
+async def stream_chat(
+    config: ChatConnectionConfig,
+    messages: Sequence[Mapping[str, Any]],
+    params: GenerationParams | None = None,
+) -> AsyncIterator[StreamEvent]:
+    """The reply as TokenDelta / ReasoningDelta events, ending with one StreamFinished.
+
+    Raises ProviderRequestFailed if the connection fails before any text, and
+    ProviderStreamBroken (never retried) if it fails after.
+    """
+    arguments = chat_request_arguments(config, messages, params or GenerationParams())
+    reply = _ReplyInProgress(model=config.model)
+    async with chat_client(config) as client:
+        stream = await _open_stream(client, config, arguments)
+        try:
+            while True:
+                try:
+                    chunk = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except _STREAM_ERRORS as error:
+                    raise _failure(config, reply, error) from error
+                for event in reply.add(chunk):
+                    yield event
+        finally:
+            await stream.close()
+    if not reply.received_chunk:
+        raise ProviderRequestFailed(
+            label=config.label, kind="protocol", reason="the server's answer is an empty stream"
+        )
+    yield StreamFinished(
+        finish_reason=reply.finish_reason,
+        usage=reply.usage or reply.estimated_usage(arguments["messages"]),
+        model=reply.model,
+    )
+
+
+async def complete_chat(
+    config: ChatConnectionConfig,
+    messages: Sequence[Mapping[str, Any]],
+    params: GenerationParams | None = None,
+) -> ChatCompletionResult:
+    """The whole reply at once (the stream, collected), with the same errors as `stream_chat`."""
+    text: list[str] = []
+    reasoning: list[str] = []
+    finished: StreamFinished | None = None
+    async with aclosing(stream_chat(config, messages, params)) as events:
+        async for event in events:
+            if isinstance(event, TokenDelta):
+                text.append(event.text)
+            elif isinstance(event, ReasoningDelta):
+                reasoning.append(event.text)
+            elif isinstance(event, StreamFinished):
+                finished = event
+    if finished is None:  # stream_chat always ends with StreamFinished or raises
+        raise RuntimeError("the reply stream ended without StreamFinished")
+    return ChatCompletionResult(
+        text="".join(text),
+        reasoning="".join(reasoning),
+        finish_reason=finished.finish_reason,
+        usage=finished.usage,
+        model=finished.model,
+    )
+
+
+async def _open_stream(
+    client: openai.AsyncOpenAI,
+    config: ChatConnectionConfig,
+    arguments: dict[str, Any],
+) -> openai.AsyncStream[ChatCompletionChunk]:
+    """Send the request; the client's own retries happen in here, before any text."""
+    try:
+        return await client.chat.completions.create(
+            **arguments, stream=True, stream_options={"include_usage": True}
+        )
+    except openai.BadRequestError as error:
+        # Strict servers (some vLLM and proxy versions) refuse fields they do not know;
+        # usage is then counted by us instead.
+        if "stream_options" not in str(error.body) + error.message:
+            raise request_failure(config, error) from error
+    except openai.OpenAIError as error:
+        raise request_failure(config, error) from error
+    try:
+        return await client.chat.completions.create(**arguments, stream=True)
+    except openai.OpenAIError as error:
+        raise request_failure(config, error) from error
+
+
+def _failure(
+    config: ChatConnectionConfig, reply: _ReplyInProgress, error: BaseException
+) -> ProviderRequestFailed | ProviderStreamBroken:
+    kind, reason, status_code = describe_failure(config, error)
+    if not reply.shown_anything:
+        return ProviderRequestFailed(label=config.label, kind=kind, reason=reason, status_code=status_code)
+    return ProviderStreamBroken(
+        reply.text,
+        error,
+        label=config.label,
+        reason=reason,
+        partial_reasoning=reply.reasoning,
+    )
+
+
+@dataclass
+class _ReplyInProgress:
+    model: str
+    received_chunk: bool = False
+    finish_reason: str | None = None
+    usage: TokenUsage | None = None
+    text_parts: list[str] = field(default_factory=list)
+    reasoning_parts: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_parts)
+
+    @property
+    def shown_anything(self) -> bool:
+        return bool(self.text_parts or self.reasoning_parts)
+
+    def add(self, chunk: ChatCompletionChunk) -> list[StreamEvent]:
+        self.received_chunk = True
+        if chunk.model:
+            self.model = chunk.model
+        usage = _reported_usage(chunk.usage) if chunk.usage is not None else None
+        if usage is not None:
+            self.usage = usage
+        events: list[StreamEvent] = []
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            reasoning = _reasoning_text(choice.delta)
+            if reasoning:
+                self.reasoning_parts.append(reasoning)
+                events.append(ReasoningDelta(reasoning))
+            # A refusal is what the model said instead of a reply: shown like one.
+            text = choice.delta.content or choice.delta.refusal
+            if text:
+                self.text_parts.append(text)
+                events.append(TokenDelta(text))
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+        return events
+
+    def estimated_usage(self, messages: list[dict[str, Any]]) -> TokenUsage:
+        reasoning_tokens = count_tokens(self.reasoning)
+        return TokenUsage(
+            prompt_tokens=count_message_tokens(messages),
+            completion_tokens=count_tokens(self.text) + reasoning_tokens,
+            reasoning_tokens=reasoning_tokens,
+            estimated=True,
+        )
+
+
+def _reasoning_text(delta: Any) -> str:
+    extra = getattr(delta, "model_extra", None) or {}
+    for name in REASONING_FIELDS:
+        value = extra.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _reported_usage(usage: CompletionUsage) -> TokenUsage | None:
+    """The provider's usage, or None for the all-zero placeholder some servers send."""
+    if not usage.prompt_tokens and not usage.completion_tokens:
+        return None
+    completion_details = usage.completion_tokens_details
+    prompt_details = usage.prompt_tokens_details
+    return TokenUsage(
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
+        reasoning_tokens=(completion_details.reasoning_tokens or 0) if completion_details else 0,
+        cached_prompt_tokens=(prompt_details.cached_tokens or 0) if prompt_details else 0,
+    )

@@ -129,7 +129,7 @@ def _lorebooks(chat: Chat, characters: list[Character]) -> list[Lorebook]:
             Q(pk__in=book_ids) | Q(chats=chat) | Q(owner_id=chat.owner_id, is_global=True)
         )
         .distinct()
-        .prefetch_related("entries")
+        .order_by("pk")
     )
 
 
@@ -212,6 +212,7 @@ def turn_context_load(
             last_speaker_id=last_speaker,
             requested_id=requested_character_id,
             rng=rng,
+            user_spoke_last=bool(messages) and messages[-1].author == Author.USER,
         )
         if choice is None:
             return None

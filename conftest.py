@@ -19,10 +19,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _terminate_other_connections() -> None:
     from django.db import connection
 
+    # Only this test process's connections (tagged by application_name): another
+    # process may be testing against the same server.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = %s",
+            [connection.settings_dict["OPTIONS"]["application_name"]],
         )
 
 
@@ -37,11 +40,20 @@ def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):  # ty
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
-    """Throttle counters and cached values must not leak between tests."""
-    from django.core.cache import cache
+    """Throttle counters, quotas and cached values must not leak between tests. Only
+    the test keys go: the Redis may be shared with `make run` or another test run."""
+    import redis
+    from django.conf import settings
 
     yield
-    cache.clear()
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        for prefix in (settings.CACHES["default"]["KEY_PREFIX"], settings.REDIS_KEY_PREFIX):
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture(autouse=True)

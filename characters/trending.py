@@ -11,8 +11,8 @@ import redis
 from django.conf import settings
 
 _WINDOW_HOURS = 24
-_KEY = "tavern:trending:{hour}"
-_UNION_KEY = "tavern:trending:union"
+_KEY = "{prefix}:trending:{hour}"
+_UNION_KEY = "{prefix}:trending:union"
 
 
 @cache
@@ -22,7 +22,7 @@ def _client() -> redis.Redis:
 
 def trending_record(*, character_id: int, weight: float = 1.0) -> None:
     hour = int(time.time() // 3600)
-    key = _KEY.format(hour=hour)
+    key = _KEY.format(prefix=settings.REDIS_KEY_PREFIX, hour=hour)
     pipe = _client().pipeline()
     pipe.zincrby(key, weight, character_id)
     pipe.expire(key, (_WINDOW_HOURS + 1) * 3600)
@@ -31,9 +31,13 @@ def trending_record(*, character_id: int, weight: float = 1.0) -> None:
 
 def trending_ids(limit: int = 200) -> list[int]:
     client = _client()
-    if not client.exists(_UNION_KEY):
+    union_key = _UNION_KEY.format(prefix=settings.REDIS_KEY_PREFIX)
+    if not client.exists(union_key):
         hour = int(time.time() // 3600)
-        keys = [_KEY.format(hour=hour - offset) for offset in range(_WINDOW_HOURS)]
-        client.zunionstore(_UNION_KEY, keys)
-        client.expire(_UNION_KEY, 60)
-    return [int(member) for member in client.zrevrange(_UNION_KEY, 0, limit - 1)]
+        keys = [
+            _KEY.format(prefix=settings.REDIS_KEY_PREFIX, hour=hour - offset)
+            for offset in range(_WINDOW_HOURS)
+        ]
+        client.zunionstore(union_key, keys)
+        client.expire(union_key, 60)
+    return [int(member) for member in client.zrevrange(union_key, 0, limit - 1)]

@@ -54,7 +54,10 @@ def clean_quota(user: User) -> Iterator[None]:
     client = redis.Redis.from_url(django_settings.REDIS_URL)
 
     def clear() -> None:
-        for pattern in (f"tavern:tokens:{user.pk}:*", f"tavern:rate:{user.pk}:*"):
+        for pattern in (
+            f"{django_settings.REDIS_KEY_PREFIX}:tokens:{user.pk}:*",
+            f"{django_settings.REDIS_KEY_PREFIX}:rate:{user.pk}:*",
+        ):
             keys = list(client.scan_iter(pattern))
             if keys:
                 client.delete(*keys)

@@ -126,7 +126,10 @@ def clean_quota(user: User) -> Iterator[None]:
     client = redis.Redis.from_url(settings.REDIS_URL)
 
     def clear() -> None:
-        for pattern in (f"tavern:tokens:{user.pk}:*", f"tavern:rate:{user.pk}:*"):
+        for pattern in (
+            f"{settings.REDIS_KEY_PREFIX}:tokens:{user.pk}:*",
+            f"{settings.REDIS_KEY_PREFIX}:rate:{user.pk}:*",
+        ):
             keys = list(client.scan_iter(pattern))
             if keys:
                 client.delete(*keys)

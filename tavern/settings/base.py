@@ -135,6 +135,7 @@ DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url()
+REDIS_KEY_PREFIX = "tavern"  # our own keys (quotas, live replies, trending); the cache has its own
 
 CACHES = {
     "default": {

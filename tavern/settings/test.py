@@ -1,5 +1,7 @@
 """`make test`: the real embedded PostgreSQL and Redis, fast hashing, no throttling surprises."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK, STORAGES
 
@@ -23,4 +25,8 @@ CHANNEL_LAYERS = {
     }
 }
 CELERY_TASK_DEFAULT_QUEUE = "tavern-test"
+REDIS_KEY_PREFIX = "tavern-test"
 OFFLINE_TOKENS_PER_SECOND = 0  # the offline demo streams at once in tests
+# Tag this process's connections, so test teardown ends only its own stray ones.
+DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"tavern-test-{os.getpid()}"  # noqa: F405
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TAVERN_TEST_DB", "test_tavern")}  # noqa: F405

@@ -126,7 +126,8 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
 else:
     DATABASES = {"default": embedded.postgres_database_settings()}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Kept connections: a chat turn makes several short database calls from worker threads.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Fuzzy name search: a typo ("Serafina") still finds "Seraphina" through the trigram index.
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
@@ -149,7 +150,15 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "tavern:asgi", "capacity": 1500, "expiry": 30},
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s timeout by default, while channels-redis blocks
+            # 5 s waiting for messages: a quiet socket would be dropped. And its pools
+            # stop at 100 connections, fewer than the streams one process serves.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
+            "prefix": "tavern:asgi",
+            "capacity": 1500,
+            "expiry": 30,
+        },
     }
 }
 

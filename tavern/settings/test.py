@@ -27,6 +27,7 @@ CHANNEL_LAYERS = {
 CELERY_TASK_DEFAULT_QUEUE = "tavern-test"
 REDIS_KEY_PREFIX = "tavern-test"
 OFFLINE_TOKENS_PER_SECOND = 0  # the offline demo streams at once in tests
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - tests open and close as they go
 # Tag this process's connections, so test teardown ends only its own stray ones.
 DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"tavern-test-{os.getpid()}"  # noqa: F405
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TAVERN_TEST_DB", "test_tavern")}  # noqa: F405

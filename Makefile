@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 PORT ?= 8000
 
-.PHONY: run test install lint services-start services-stop bench clean
+.PHONY: run test install lint services-start services-stop bench clean browser-deps
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,16 @@ lint: install
 test: lint
 	$(PY) -m tavern.embedded run -- $(MAKE) --no-print-directory _test-steps
 
-_test-steps:
+# The browser test (chats/tests/test_browser_chat.py) drives Debian's Chromium; install it
+# when it is missing and we are root. Otherwise say nothing: that test skips itself.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Note: installing Debian's chromium for the browser test (apt-get)"; \
+	  apt-get update -qq && apt-get install -y -qq chromium \
+	    || echo "Note: chromium could not be installed; the browser test will be skipped"; \
+	fi
+
+_test-steps: browser-deps
 	DJANGO_SETTINGS_MODULE=tavern.settings.test $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tavern.settings.production SECRET_KEY=check-deploy-$$RANDOM-not-a-real-key-0123456789abcdefghijklmnop \
 	  ALLOWED_HOSTS=tavern.example.com FIELD_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') $(PY) manage.py check --deploy --fail-level WARNING

@@ -151,8 +151,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_delete(self, content: dict[str, Any]) -> None:
         message = await self._message(content)
+        message_id = message.pk  # delete() sets pk to None
         await database_sync_to_async(message_delete)(message=message)
-        await realtime.chat_publish(self.chat_id, {"type": "message_deleted", "message_id": message.pk})
+        await realtime.chat_publish(self.chat_id, {"type": "message_deleted", "message_id": message_id})
 
     async def on_stop(self, content: dict[str, Any]) -> None:
         generation_id = await realtime.generation_current(self.chat_id)

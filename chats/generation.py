@@ -130,11 +130,15 @@ async def generation_run(
             raise GenerationRefused(error.code, error.message) from error
         if ctx is None:
             return None
-        return await _stream(ctx, generation_id, sink)
+        outcome, last_event = await _stream(ctx, generation_id, sink)
     finally:
         _RUNNING.pop(generation_id, None)
         await realtime.live_clear(chat_id)
         await realtime.generation_unlock(chat_id, generation_id)
+    # The last event (done or error) goes out once the chat is free again, so that a
+    # client acting on it at once (regenerate, send) is not refused as busy.
+    await _emit(chat_id, last_event, sink)
+    return outcome
 
 
 def _user_tier(user_id: int) -> str:
@@ -143,7 +147,10 @@ def _user_tier(user_id: int) -> str:
     return User.objects.only("subscription_tier").get(pk=user_id).subscription_tier
 
 
-async def _stream(ctx: TurnContext, generation_id: str, sink: EventSink | None) -> GenerationOutcome:
+async def _stream(
+    ctx: TurnContext, generation_id: str, sink: EventSink | None
+) -> tuple[GenerationOutcome, dict[str, Any]]:
+    """Stream and store the reply; returns the outcome and the last event, for the caller to send."""
     chat_id = ctx.chat_id
     started_event = {
         "type": "generation_started",
@@ -210,12 +217,10 @@ async def _stream(ctx: TurnContext, generation_id: str, sink: EventSink | None) 
         finish_reason, partial, error = "error", True, str(broken)
     except AllProvidersFailed as failed:
         error = failed.message
-        await _emit(
-            chat_id,
+        return (
+            GenerationOutcome(generation_id, None, "", GenerationRecord(error=error[:500]), error=error),
             {"type": "error", "generation_id": generation_id, "code": "provider_failed", "message": error},
-            sink,
         )
-        return GenerationOutcome(generation_id, None, "", GenerationRecord(error=error[:500]), error=error)
     finally:
         close = getattr(stream, "aclose", None)
         if close is not None:
@@ -243,30 +248,22 @@ async def _stream(ctx: TurnContext, generation_id: str, sink: EventSink | None) 
     )
     if not text and ctx.mode != "continue":
         message = None
-        await _emit(
-            chat_id,
-            {
-                "type": "error",
-                "generation_id": generation_id,
-                "code": "empty_reply",
-                "message": error or "The model returned an empty reply.",
-            },
-            sink,
-        )
+        last_event = {
+            "type": "error",
+            "generation_id": generation_id,
+            "code": "empty_reply",
+            "message": error or "The model returned an empty reply.",
+        }
     else:
         message = await database_sync_to_async(_store)(ctx, text, record)
         await quota_consume(user_id=ctx.user_id, tokens=tokens_in + tokens_out)
-        await _emit(
-            chat_id,
-            {
-                "type": "done",
-                "generation_id": generation_id,
-                "message": message_payload(message),
-                "record": _record_payload(record),
-            },
-            sink,
-        )
-    return GenerationOutcome(generation_id, message, text, record, error=error)
+        last_event = {
+            "type": "done",
+            "generation_id": generation_id,
+            "message": message_payload(message),
+            "record": _record_payload(record),
+        }
+    return GenerationOutcome(generation_id, message, text, record, error=error), last_event
 
 
 def _record_payload(record: GenerationRecord) -> dict[str, Any]:

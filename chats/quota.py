@@ -5,10 +5,10 @@ Limits come from settings.TAVERN_TIER_LIMITS; a limit of 0 means unlimited."""
 from __future__ import annotations
 
 import time
-from functools import cache
 
-import redis.asyncio as aioredis
 from django.conf import settings
+
+from .realtime import redis_client
 
 
 class QuotaExceeded(Exception):
@@ -17,11 +17,6 @@ class QuotaExceeded(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
-
-
-@cache
-def _client() -> aioredis.Redis:
-    return aioredis.Redis.from_url(settings.REDIS_URL)
 
 
 def _limits(tier: str) -> dict[str, int]:
@@ -33,9 +28,9 @@ async def quota_check(*, user_id: int, tier: str) -> None:
     """Count one generation against the per-minute rate and refuse when over the daily tokens."""
     limits = _limits(tier)
     now = int(time.time())
-    minute_key = f"tavern:rate:{user_id}:{now // 60}"
-    day_key = f"tavern:tokens:{user_id}:{now // 86400}"
-    pipe = _client().pipeline()
+    minute_key = f"{settings.REDIS_KEY_PREFIX}:rate:{user_id}:{now // 60}"
+    day_key = f"{settings.REDIS_KEY_PREFIX}:tokens:{user_id}:{now // 86400}"
+    pipe = redis_client().pipeline()
     pipe.incr(minute_key)
     pipe.expire(minute_key, 120)
     pipe.get(day_key)
@@ -59,8 +54,8 @@ async def quota_check(*, user_id: int, tier: str) -> None:
 async def quota_consume(*, user_id: int, tokens: int) -> None:
     if tokens <= 0:
         return
-    day_key = f"tavern:tokens:{user_id}:{int(time.time()) // 86400}"
-    pipe = _client().pipeline()
+    day_key = f"{settings.REDIS_KEY_PREFIX}:tokens:{user_id}:{int(time.time()) // 86400}"
+    pipe = redis_client().pipeline()
     pipe.incrby(day_key, tokens)
     pipe.expire(day_key, 2 * 86400)
     await pipe.execute()

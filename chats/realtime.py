@@ -4,8 +4,8 @@ catches up on the tokens it missed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from functools import cache
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,20 +20,31 @@ def chat_group(chat_id: int) -> str:
 
 
 def _live_key(chat_id: int) -> str:
-    return f"tavern:chat:{chat_id}:live"
+    return f"{settings.REDIS_KEY_PREFIX}:chat:{chat_id}:live"
 
 
 def _lock_key(chat_id: int) -> str:
-    return f"tavern:chat:{chat_id}:generating"
+    return f"{settings.REDIS_KEY_PREFIX}:chat:{chat_id}:generating"
 
 
 def _stop_key(generation_id: str) -> str:
-    return f"tavern:generation:{generation_id}:stop"
+    return f"{settings.REDIS_KEY_PREFIX}:generation:{generation_id}:stop"
 
 
-@cache
-def _client() -> aioredis.Redis:
-    return aioredis.Redis.from_url(settings.REDIS_URL)
+_CLIENTS: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
+
+
+def redis_client() -> aioredis.Redis:
+    """A client for the running event loop. Its connections belong to the loop that opened
+    them, and a process may run several loops (`async_to_sync` in a sync view or a task
+    runs each call in a loop of its own), so one client per loop, dropped with the loop."""
+    loop = asyncio.get_running_loop()
+    client = _CLIENTS.get(loop)
+    if client is None:
+        for closed in [other for other in _CLIENTS if other.is_closed()]:
+            del _CLIENTS[closed]
+        client = _CLIENTS[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
+    return client
 
 
 async def chat_publish(chat_id: int, event: dict[str, Any]) -> None:
@@ -45,31 +56,31 @@ async def chat_publish(chat_id: int, event: dict[str, Any]) -> None:
 
 async def generation_lock(chat_id: int, generation_id: str) -> bool:
     """One reply at a time per chat; the lock expires if a process dies mid-reply."""
-    return bool(await _client().set(_lock_key(chat_id), generation_id, nx=True, ex=LIVE_TTL_SECONDS))
+    return bool(await redis_client().set(_lock_key(chat_id), generation_id, nx=True, ex=LIVE_TTL_SECONDS))
 
 
 async def generation_unlock(chat_id: int, generation_id: str) -> None:
-    client = _client()
+    client = redis_client()
     if (await client.get(_lock_key(chat_id))) == generation_id.encode():
         await client.delete(_lock_key(chat_id))
 
 
 async def generation_current(chat_id: int) -> str | None:
-    value = await _client().get(_lock_key(chat_id))
+    value = await redis_client().get(_lock_key(chat_id))
     return value.decode() if value else None
 
 
 async def generation_request_stop(generation_id: str) -> None:
-    await _client().set(_stop_key(generation_id), "1", ex=LIVE_TTL_SECONDS)
+    await redis_client().set(_stop_key(generation_id), "1", ex=LIVE_TTL_SECONDS)
 
 
 async def generation_stop_requested(generation_id: str) -> bool:
-    return bool(await _client().exists(_stop_key(generation_id)))
+    return bool(await redis_client().exists(_stop_key(generation_id)))
 
 
 async def live_start(chat_id: int, meta: dict[str, Any]) -> None:
     """A reply begins: its description, and an empty text that tokens append to."""
-    pipe = _client().pipeline()
+    pipe = redis_client().pipeline()
     pipe.set(_live_key(chat_id), json.dumps(meta), ex=LIVE_TTL_SECONDS)
     pipe.set(_live_key(chat_id) + ":text", "", ex=LIVE_TTL_SECONDS)
     await pipe.execute()
@@ -80,16 +91,16 @@ async def live_append(chat_id: int, text: str) -> int:
 
     Appending first means a socket that joins mid-stream and reads the live text
     never misses a token: whatever it did not receive is already in the text."""
-    length = await _client().append(_live_key(chat_id) + ":text", text)
+    length = await redis_client().append(_live_key(chat_id) + ":text", text)
     return int(length) - len(text)
 
 
 async def live_get(chat_id: int) -> dict[str, Any] | None:
-    meta, text = await _client().mget(_live_key(chat_id), _live_key(chat_id) + ":text")
+    meta, text = await redis_client().mget(_live_key(chat_id), _live_key(chat_id) + ":text")
     if not meta:
         return None
     return {**json.loads(meta), "text": (text or b"").decode()}
 
 
 async def live_clear(chat_id: int) -> None:
-    await _client().delete(_live_key(chat_id), _live_key(chat_id) + ":text")
+    await redis_client().delete(_live_key(chat_id), _live_key(chat_id) + ":text")

@@ -73,7 +73,8 @@ def chat_export_jsonl(*, chat: Chat) -> bytes:
     return ("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n").encode()
 
 
-def _parse_lines(data: bytes) -> list[dict[str, Any]]:
+def _parse_lines(data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """The file's JSON objects, each with its line number (for errors a user can find)."""
     if len(data) > MAX_IMPORT_BYTES:
         raise ChatImportError(f"The chat file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
     try:
@@ -92,7 +93,7 @@ def _parse_lines(data: bytes) -> list[dict[str, Any]]:
             raise ChatImportError(f"Line {number} is not JSON: {error.msg}.") from error
         if not isinstance(row, dict):
             raise ChatImportError(f"Line {number} is not a JSON object.")
-        rows.append(row)
+        rows.append((number, row))
         if len(rows) > MAX_IMPORT_MESSAGES:
             raise ChatImportError(f"The chat has more than {MAX_IMPORT_MESSAGES} messages.")
     if not rows:
@@ -100,12 +101,12 @@ def _parse_lines(data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
-def _text(row: dict[str, Any], key: str, number: int) -> str:
+def _text(row: dict[str, Any], key: str, line: int) -> str:
     value = row.get(key, "")
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ChatImportError(f"Message {number}: '{key}' must be text.")
+        raise ChatImportError(f"Line {line}: '{key}' must be text.")
     return value
 
 
@@ -120,23 +121,21 @@ def chat_import_jsonl(
     """Import a SillyTavern chat. Characters are matched by name among `characters_by_name`
     (or the owner's characters), `character` being the fallback for a solo chat."""
     rows = _parse_lines(data)
-    header = (
-        rows[0] if "mes" not in rows[0] and ("user_name" in rows[0] or "chat_metadata" in rows[0]) else None
-    )
+    first = rows[0][1]
+    header = first if "mes" not in first and ("user_name" in first or "chat_metadata" in first) else None
     messages = rows[1:] if header else rows
+    metadata = (header or {}).get("chat_metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
     if characters_by_name is None:
         characters_by_name = {
             c.name: c for c in Character.objects.filter(owner=owner, deleted_at__isnull=True)
         }
     names = []
-    for row in messages:
+    for _, row in messages:
         name = row.get("name")
-        if (
-            not row.get("is_user")
-            and not row.get("is_system")
-            and isinstance(name, str)
-            and name not in names
-        ):
+        # hidden replies (is_system) count: a chat may have no other line of a character
+        if not row.get("is_user") and isinstance(name, str) and name not in names:
             names.append(name)
     participants = [characters_by_name[name] for name in names if name in characters_by_name]
     if not participants and character is not None:
@@ -147,7 +146,7 @@ def chat_import_jsonl(
     chat = Chat.objects.create(
         owner=owner,
         title=f"{' & '.join(c.name for c in participants)} (imported)"[:200],
-        author_note=str((header or {}).get("chat_metadata", {}).get("note_prompt", "") or "")[:10000],
+        author_note=str(metadata.get("note_prompt", "") or "")[:10000],
     )
     ChatParticipant.objects.bulk_create(
         ChatParticipant(chat=chat, character=c, position=i) for i, c in enumerate(participants)
@@ -156,12 +155,14 @@ def chat_import_jsonl(
     message_rows: list[Message] = []
     swipe_texts: list[list[str]] = []
     now = timezone.now()
-    for number, row in enumerate(messages, start=1):
-        content = _text(row, "mes", number)
-        name = _text(row, "name", number) or ("User" if row.get("is_user") else participants[0].name)
+    for number, (line, row) in enumerate(messages, start=1):
+        content = _text(row, "mes", line)
+        name = _text(row, "name", line) or ("User" if row.get("is_user") else participants[0].name)
         if row.get("is_user"):
             author, speaker = Author.USER, None
-        elif row.get("is_system"):
+        elif row.get("is_system") and name not in by_name:
+            # SillyTavern hides a message by marking it is_system: a participant's
+            # hidden reply stays theirs (hidden below); anything else is a system line.
             author, speaker = Author.SYSTEM, None
         else:
             author, speaker = Author.CHARACTER, by_name.get(name, participants[0])

@@ -35,8 +35,11 @@ def next_speaker(
     last_speaker_id: int | None,
     requested_id: int | None,
     rng: random.Random,
+    user_spoke_last: bool = False,
 ) -> Candidate | None:
-    """The character who replies now, or None (manual mode with nobody chosen)."""
+    """The character who replies now, or None (manual mode with nobody chosen).
+    `user_spoke_last`: the turn answers the user, so whoever spoke before may answer
+    again (SillyTavern bans the last speaker only when a character spoke last)."""
     active = [c for c in candidates if not c.is_muted]
     if requested_id is not None:
         return next((c for c in active if c.character_id == requested_id), None)
@@ -51,8 +54,9 @@ def next_speaker(
         if last_speaker_id in ids:
             return active[(ids.index(last_speaker_id) + 1) % len(active)]
         return active[0]
-    # natural: mentioned first; then talkativeness rolls; never the same speaker twice in a row
-    others = [c for c in active if c.character_id != last_speaker_id] or active
+    # natural: mentioned first; then talkativeness rolls; no character answers itself
+    banned = None if user_spoke_last else last_speaker_id
+    others = [c for c in active if c.character_id != banned] or active
     mentioned = _mentioned(last_user_text, others)
     if mentioned:
         return mentioned[0]

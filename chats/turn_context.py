@@ -14,7 +14,7 @@ from characters.models import Character, Lorebook
 from tavern.ai.chat import ChatConnectionConfig, GenerationParams
 from tavern.crypto import secret_decrypt
 
-from .models import Author, Chat, MemoryChunk, Message
+from .models import Author, Chat, MemoryChunk, Message, ModelConnection
 from .prompting.builder import (
     AuthorNote,
     CharacterCard,
@@ -84,24 +84,25 @@ def _history(messages: list[Message]) -> list[HistoryMessage]:
     ]
 
 
+def connection_config(row: ModelConnection) -> ChatConnectionConfig:
+    """A stored connection as the provider client takes it, the key decrypted."""
+    return ChatConnectionConfig(
+        label=row.name,
+        base_url=row.base_url,
+        api_key=secret_decrypt(row.api_key_encrypted) or "not-needed",
+        model=row.model,
+        extra_headers=row.extra_headers or {},
+        context_size=row.context_size,
+        max_reply_tokens=row.max_reply_tokens,
+        max_retries=1,  # someone is waiting; fall back rather than back off for minutes
+    )
+
+
 def chat_connections(chat: Chat) -> list[ChatConnectionConfig]:
     """The chat's connection, then its fallbacks, keys decrypted; empty = offline demo."""
     rows = [chat.connection] if chat.connection_id else []
     rows += [c for c in chat.fallback_connections.all() if c.pk != chat.connection_id]
-    return [
-        ChatConnectionConfig(
-            label=row.name,
-            base_url=row.base_url,
-            api_key=secret_decrypt(row.api_key_encrypted) or "not-needed",
-            model=row.model,
-            extra_headers=row.extra_headers or {},
-            context_size=row.context_size,
-            max_reply_tokens=row.max_reply_tokens,
-            max_retries=1,  # someone is waiting; fall back rather than back off for minutes
-        )
-        for row in rows
-        if row is not None
-    ]
+    return [connection_config(row) for row in rows if row is not None]
 
 
 def _params(chat: Chat) -> GenerationParams:
@@ -151,16 +152,6 @@ def _memories(chat: Chat, *, query: str, before_position: int, character_ids: li
         :MEMORY_RECALL_LIMIT
     ]
     return [chunk.text for chunk in chunks]
-
-
-def _window_start(history: list[HistoryMessage], budget: int) -> int:
-    """The first position that will probably be in the prompt (for memory recall)."""
-    used = 0
-    for message in reversed(history):
-        used += (message.tokens or 0) + 4
-        if used > budget:
-            return message.position
-    return history[0].position if history else 0
 
 
 def turn_context_load(
@@ -247,12 +238,6 @@ def turn_context_load(
         persona_description=persona.description if persona else "",
         rng=rng,
     )
-    memories = _memories(
-        chat,
-        query=last_user_text,
-        before_position=_window_start(history, context_size - max_reply),
-        character_ids=list(characters),
-    )
     user_turns = sum(1 for m in messages if m.author == Author.USER)
     note = None
     if (
@@ -269,12 +254,24 @@ def turn_context_load(
         max_reply_tokens=max_reply,
         persona=persona,
         lore=lore,
-        memories=memories,
         summary=chat.summary,
         author_note=note,
         scenario_override=chat.scenario_override,
         continue_text=target.content if (mode == "continue" and target) else None,
     )
+    # Memories are what the window leaves out, which only a build can tell: build, recall
+    # what ends before the first message in, and build again with it.
+    prompt = prompt_build(inputs)
+    if prompt.report.history_left_out or chat.cross_chat_memory:
+        first_in = prompt.report.history_first_position
+        memories = _memories(
+            chat,
+            query=last_user_text,
+            before_position=first_in if first_in is not None else chat.last_position + 1,
+            character_ids=list(characters),
+        )
+        if memories:
+            prompt = prompt_build(dataclasses.replace(inputs, memories=memories))
     params = _params(chat)
     if params.max_tokens is None:
         params = dataclasses.replace(params, max_tokens=max_reply)
@@ -285,7 +282,7 @@ def turn_context_load(
         mode=mode,
         speaker=speaker,
         target_message_id=target.pk if target else None,
-        prompt=prompt_build(inputs),
+        prompt=prompt,
         connections=connections,
         params=params,
         offline_card={

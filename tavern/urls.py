@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("characters.urls")),
+    path("", include("chats.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("v1/", include("chats.openai_compat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -60,15 +60,6 @@ def test_line_breaks_are_kept_and_script_is_escaped(client, user):
     assert b"&lt;b&gt;hi&lt;/b&gt;" in response.content
 
 
-def test_start_chat_waits_for_the_chats_app(client, user, character):
-    client.force_login(user)
-
-    response = client.get(reverse("characters:detail", args=[character.pk]))
-
-    assert response.context["chat_url"] is None
-    assert b'disabled title="Chats arrive soon"' in response.content
-
-
 @pytest.mark.parametrize(
     ("visibility", "status"),
     [(Visibility.PRIVATE, 404), (Visibility.UNLISTED, 200), (Visibility.PUBLIC, 200)],

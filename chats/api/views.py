@@ -579,13 +579,11 @@ class ConnectionDetailApi(APIView):
 class ConnectionTestApi(APIView):
     @extend_schema(request=None, responses=dict)
     def post(self, request: Request, connection_id: int) -> Response:
-        from chats.models import Chat
-        from chats.turn_context import chat_connections
+        from chats.turn_context import connection_config
         from tavern.ai.chat import connection_test
 
         connection = connection_get_usable(connection_id=connection_id, user=request.user)
-        [config] = chat_connections(Chat(connection=connection))
-        result = async_to_sync(connection_test)(config)
+        result = async_to_sync(connection_test)(connection_config(connection))
         if connection.owner_id == request.user.pk:
             connection_record_test(connection=connection, ok=result.ok, message=result.message)
         return Response(

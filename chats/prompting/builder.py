@@ -292,6 +292,7 @@ def prompt_build(
     # 9. history, newest first, as much as fits
     chosen: list[HistoryMessage] = []
     history = list(inputs.history)
+    history_tokens = 0
     for message in reversed(history):
         tokens = (
             message.tokens if message.tokens is not None else count_tokens(message.content)
@@ -302,15 +303,12 @@ def prompt_build(
             break
         budget.left -= tokens
         report.used += tokens
+        history_tokens += tokens
         chosen.append(message)
     chosen.reverse()
     report.history_included = len(chosen)
     report.history_left_out = len(history) - len(chosen)
     report.history_first_position = chosen[0].position if chosen else None
-    history_tokens = sum(
-        (m.tokens if m.tokens is not None else count_tokens(m.content)) + MESSAGE_OVERHEAD_TOKENS
-        for m in chosen
-    )
     report.sections.append(
         SectionReport(
             "chat history",
@@ -330,8 +328,9 @@ def prompt_build(
         if is_group and message.role == "assistant":
             content = f"{message.name}: {content}"
         history_messages.append({"role": message.role, "content": content})
-    # at-depth inserts: depth 0 = after the last message, N = before the last N messages
-    for depth, role, text, _label in sorted(depth_inserts, key=lambda item: item[0]):
+    # at-depth inserts: depth 0 = after the last message, N = before the last N messages;
+    # the deepest first, so that an insert never counts as one of the last N messages
+    for depth, role, text, _label in sorted(depth_inserts, key=lambda item: item[0], reverse=True):
         index = max(0, len(history_messages) - depth)
         history_messages.insert(index, {"role": role, "content": text})
     messages += history_messages

@@ -8,6 +8,7 @@ from accounts.tests.factories import UserFactory
 from characters.cards import default_avatar_png, export_json, world_to_sillytavern
 from characters.models import DescriptionPosition, Lorebook, Persona
 from characters.tests.factories import card_data, card_png_bytes, lorebook_value
+from chats.models import Chat
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,35 @@ def st_folder(tmp_path):
 
     (folder / "chats" / "Mira the Cartographer").mkdir(parents=True)
     for day in ("2024-05-01@10h00m00s", "2024-05-02@11h30m00s"):
-        (folder / "chats" / "Mira the Cartographer" / f"{day}.jsonl").write_text('{"user_name":"You"}\n')
+        (folder / "chats" / "Mira the Cartographer" / f"{day}.jsonl").write_text(
+            "\n".join(
+                json.dumps(line)
+                for line in (
+                    {"user_name": "You", "character_name": "Mira the Cartographer", "create_date": day},
+                    {
+                        "name": "Mira the Cartographer",
+                        "is_user": False,
+                        "mes": f"Morning of {day}.",
+                        "swipes": [f"Morning of {day}.", "Another morning."],
+                        "swipe_id": 0,
+                    },
+                    {"name": "You", "is_user": True, "mes": "Show me the map."},
+                )
+            )
+            + "\n"
+        )
+    (folder / "group chats").mkdir()
+    (folder / "group chats" / "1700000000000.jsonl").write_text(
+        "\n".join(
+            json.dumps(line)
+            for line in (
+                {"name": "Orin", "is_user": False, "mes": "Welcome aboard."},
+                {"name": "You", "is_user": True, "mes": "Hello both."},
+                {"name": "Sable", "is_user": False, "mes": "Mind the ropes."},
+            )
+        )
+        + "\n"
+    )
     return folder
 
 
@@ -77,7 +106,8 @@ def test_imports_characters_worlds_and_personas(st_folder, user):
     assert "  characters: 3 imported, 0 already imported, 1 failed" in output
     assert "  lorebooks: 1 imported, 0 already imported, 0 failed" in output
     assert "  personas: 2 imported, 0 already imported, 0 failed" in output
-    assert "Done: 6 new item(s)." in output
+    assert "  chats: 3 imported, 0 already imported, 0 failed" in output
+    assert "Done: 9 new item(s)." in output
     assert sorted(user.characters.values_list("name", "visibility")) == [
         ("Mira the Cartographer", "private"),
         ("Orin", "private"),
@@ -128,19 +158,34 @@ def test_a_corrupt_card_is_reported_and_the_rest_imported(st_folder, user):
     assert user.characters.count() == 3
 
 
-def test_chats_are_skipped_with_a_note(st_folder, user):
-    output = run_import(st_folder, "--user", user.username)
+def test_solo_and_group_chats_are_imported_with_their_swipes(st_folder, user):
+    run_import(st_folder, "--user", user.username)
 
-    assert "Skipped 2 chat file(s) under chats/: chats are imported once the chats app exists." in output
+    solo = Chat.objects.filter(owner=user, settings__imported_from__startswith="chats/").order_by("pk")
+    group = Chat.objects.get(owner=user, settings__imported_from="group chats/1700000000000.jsonl")
+
+    assert solo.count() == 2
+    first = solo.first().messages.order_by("position")
+    assert [(m.author, m.content, m.swipe_count) for m in first] == [
+        ("character", "Morning of 2024-05-01@10h00m00s.", 2),
+        ("user", "Show me the map.", 1),
+    ]
+    assert sorted(group.participants.values_list("character__name", flat=True)) == ["Orin", "Sable"]
+    assert list(group.messages.order_by("position").values_list("name", flat=True)) == [
+        "Orin",
+        "You",
+        "Sable",
+    ]
 
 
 def test_progress_is_shown_per_item(st_folder, user):
     output = run_import(st_folder, "--user", user.username)
 
-    assert "Importing 7 item(s) from" in output
-    assert "] 1/7 characters/Mira the Cartographer.png: imported" in output
-    assert "] 4/7 characters/broken.png: failed" in output
-    assert "[############################] 7/7 settings.json: persona 'Bram': imported" in output
+    assert "Importing 10 item(s) from" in output
+    assert "] 1/10 characters/Mira the Cartographer.png: imported" in output
+    assert "] 4/10 characters/broken.png: failed" in output
+    assert "] 7/10 settings.json: persona 'Bram': imported" in output
+    assert "[############################] 10/10 group chats/1700000000000.jsonl: imported" in output
 
 
 def test_second_run_imports_nothing(st_folder, user):
@@ -152,6 +197,7 @@ def test_second_run_imports_nothing(st_folder, user):
     assert "  characters: 0 imported, 3 already imported, 1 failed" in output
     assert "  lorebooks: 0 imported, 1 already imported, 0 failed" in output
     assert "  personas: 0 imported, 2 already imported, 0 failed" in output
+    assert "  chats: 0 imported, 3 already imported, 0 failed" in output
     assert "Done: 0 new item(s)." in output
     assert (
         user.characters.count(),

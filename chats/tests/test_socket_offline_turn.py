@@ -59,5 +59,6 @@ async def test_another_users_chat_is_refused(user, other_user):
     socket = _socket(chat.pk, other_user)
 
     connected, code = await socket.connect()
+    await socket.disconnect()  # the refused consumer still runs until then
 
     assert (connected, code) == (False, 4404)

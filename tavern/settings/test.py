@@ -17,17 +17,20 @@ ACCOUNT_RATE_LIMITS = False
 CELERY_TASK_ALWAYS_EAGER = False
 WHITENOISE_AUTOREFRESH = True
 # Keep test traffic apart from a `make run` sharing the same embedded Redis.
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": "tavern-test"}}  # noqa: F405
+# One namespace per test database, so concurrent runs sharing a Redis stay apart.
+TEST_DATABASE_NAME = os.environ.get("TAVERN_TEST_DB", "test_tavern")
+_TEST_PREFIX = TEST_DATABASE_NAME.replace("test_tavern", "tavern-test")
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": _TEST_PREFIX}}  # noqa: F405
 CHANNEL_LAYERS = {
     "default": {
         **CHANNEL_LAYERS["default"],  # noqa: F405
-        "CONFIG": {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": "tavern-test:asgi"},  # noqa: F405
+        "CONFIG": {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": f"{_TEST_PREFIX}:asgi"},  # noqa: F405
     }
 }
-CELERY_TASK_DEFAULT_QUEUE = "tavern-test"
-REDIS_KEY_PREFIX = "tavern-test"
-OFFLINE_TOKENS_PER_SECOND = 0  # the offline demo streams at once in tests
+CELERY_TASK_DEFAULT_QUEUE = _TEST_PREFIX
+REDIS_KEY_PREFIX = _TEST_PREFIX
+OFFLINE_TOKENS_PER_SECOND = env.int("OFFLINE_TOKENS_PER_SECOND", default=0)  # noqa: F405 - at once in tests
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - tests open and close as they go
 # Tag this process's connections, so test teardown ends only its own stray ones.
 DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"tavern-test-{os.getpid()}"  # noqa: F405
-DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TAVERN_TEST_DB", "test_tavern")}  # noqa: F405
+DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}  # noqa: F405

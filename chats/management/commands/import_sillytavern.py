@@ -10,6 +10,7 @@ has the same name. A bad file is reported and the import goes on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from characters.selectors import characters_owned, lorebooks_owned, personas_own
 from characters.services import CharacterError, character_create, lorebook_import_world, persona_save
 
 CARD_SUFFIXES = (".png", ".json", ".charx")
-KINDS = ("characters", "lorebooks", "personas")
+KINDS = ("characters", "lorebooks", "personas", "chats")
 
 # SillyTavern's persona_description_positions; 1 (after the character) is deprecated
 # and SillyTavern itself now treats it as "in the prompt".
@@ -82,7 +83,7 @@ class ProgressBar:
 
 
 class Command(BaseCommand):
-    help = "Import a SillyTavern user data folder (characters, worlds, personas); safe to run again."
+    help = "Import a SillyTavern user data folder (characters, worlds, personas, chats); safe to run again."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="a SillyTavern user folder, e.g. data/default-user")
@@ -102,6 +103,8 @@ class Command(BaseCommand):
             *_lorebook_items(folder, owner),
             *_persona_items(folder, owner),
         ]
+        # Chats last: they name characters imported just above.
+        items += _chat_items(folder, owner)
         self.stdout.write(f"Importing {len(items)} item(s) from {folder} into {owner.username}'s account")
         counts: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
         failures: list[tuple[str, str]] = []
@@ -126,11 +129,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"{len(failures)} file(s) could not be imported:"))
             for label, message in failures:
                 self.stdout.write(f"  {label}: {message}")
-        chats = _chat_files(folder)
-        if chats:
-            self.stdout.write(
-                f"Skipped {len(chats)} chat file(s) under chats/: chats are imported once the chats app exists."
-            )
         done = sum(counts[kind][IMPORTED] for kind in KINDS)
         self.stdout.write(self.style.SUCCESS(f"Done: {done} new item(s)."))
 
@@ -282,6 +280,41 @@ def _int_or(value: object, default: int) -> int:
 # ---------------------------------------------------------------- chats
 
 
-def _chat_files(folder: Path) -> list[Path]:
-    directory = folder / "chats"
-    return sorted(directory.rglob("*.jsonl")) if directory.is_dir() else []
+def _chat_items(folder: Path, owner: User) -> list[Item]:
+    """`chats/<character>/*.jsonl` (solo, the folder names the character) and
+    `group chats/*.jsonl` (characters matched by the names in the messages)."""
+    items = []
+    solo = folder / "chats"
+    if solo.is_dir():
+        for path in sorted(solo.rglob("*.jsonl")):
+            label = path.relative_to(folder).as_posix()
+            items.append(Item("chats", label, partial(_chat_import, path, owner, label, path.parent.name)))
+    group = folder / "group chats"
+    if group.is_dir():
+        for path in sorted(group.glob("*.jsonl")):
+            label = path.relative_to(folder).as_posix()
+            items.append(Item("chats", label, partial(_chat_import, path, owner, label, None)))
+    return items
+
+
+def _chat_import(path: Path, owner: User, label: str, character_name: str | None) -> str:
+    from chats.selectors import chats_for_user
+    from chats.sillytavern_jsonl import chat_import_jsonl
+
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    imported = chats_for_user(user=owner).filter(settings__imported_sha256=digest)
+    if (
+        imported.exists()
+        or chats_for_user(user=owner, archived=True).filter(settings__imported_sha256=digest).exists()
+    ):
+        return SKIPPED
+    characters = {c.name: c for c in characters_owned(user=owner)}
+    fallback = characters.get(character_name) if character_name else None
+    if fallback is None and character_name:
+        # SillyTavern names the folder after the card file; match loosely on the name.
+        fallback = next((c for name, c in characters.items() if name.lower() == character_name.lower()), None)
+    chat = chat_import_jsonl(owner=owner, data=data, character=fallback, characters_by_name=characters)
+    chat.settings = {**chat.settings, "imported_from": label, "imported_sha256": digest}
+    chat.save(update_fields=["settings"])
+    return IMPORTED

@@ -1,0 +1,110 @@
+"""`stop` while a reply streams: the part written so far is kept, marked partial, and the
+provider's stream is closed so that it stops generating (and billing)."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import AsyncClient
+from django.urls import reverse
+from rest_framework_simplejwt.tokens import AccessToken
+
+from chats.models import Message, Swipe
+from chats.services import connection_save
+from chats.tests.factories import make_chat
+from tavern.asgi import application
+from tavern.testing.openai_wire_server import OpenAIWireServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LONG_REPLY = " ".join(f"word{n}" for n in range(60))
+
+
+@pytest.fixture
+def server():
+    with OpenAIWireServer() as server:
+        yield server
+
+
+def _chat_on(server: OpenAIWireServer, user):
+    connection = connection_save(
+        owner=user,
+        connection=None,
+        data={"name": "Local", "base_url": server.base_url, "model": "test-model"},
+        api_key="sk-test",
+    )
+    return make_chat(user, connection=connection)
+
+
+async def _connect(chat_id: int, user) -> WebsocketCommunicator:
+    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
+    connected, _ = await socket.connect()
+    assert connected is True
+    return socket
+
+
+async def _until(
+    socket: WebsocketCommunicator, kind: str, *, count: int = 1, timeout: float = 10
+) -> list[dict]:
+    seen = []
+    while sum(1 for event in seen if event["type"] == kind) < count:
+        event = await socket.receive_json_from(timeout=timeout)
+        assert event["type"] != "error", event
+        seen.append(event)
+    return seen
+
+
+async def _stopped_turn(server, user) -> tuple[dict, list[dict]]:
+    server.script_reply(LONG_REPLY, chunk_delay=0.05)
+    chat = await database_sync_to_async(_chat_on)(server, user)
+    socket = await _connect(chat.pk, user)
+    await socket.send_json_to({"type": "send", "content": "Tell me everything.", "client_id": "c-1"})
+    before_stop = await _until(socket, "token", count=3)
+    await socket.send_json_to({"type": "stop"})
+    after_stop = await _until(socket, "done")
+    await socket.disconnect()
+    return after_stop[-1], before_stop + after_stop
+
+
+async def test_stop_keeps_the_part_written_so_far_as_a_partial_reply(user, server):
+    done, seen = await _stopped_turn(server, user)
+
+    written = "".join(event["text"] for event in seen if event["type"] == "token")
+    assert done["message"]["content"] == written
+    assert LONG_REPLY.startswith(written)
+    assert len(written) < len(LONG_REPLY)
+    assert done["message"]["is_partial"] is True
+    assert (done["record"]["finish_reason"], done["record"]["partial"]) == ("stopped", True)
+    stored = await database_sync_to_async(lambda: Message.objects.get(pk=done["message"]["id"]))()
+    swipe = await database_sync_to_async(lambda: Swipe.objects.get(message=stored))()
+    assert (stored.content, stored.is_partial) == (written, True)
+    assert (swipe.finish_reason, swipe.is_partial) == ("stopped", True)
+
+
+async def test_stop_closes_the_providers_stream(user, server):
+    await _stopped_turn(server, user)
+
+    for _ in range(50):
+        if server.cancelled_streams:
+            break
+        await asyncio.sleep(0.1)
+    assert server.cancelled_streams == 1
+
+
+async def test_stop_from_the_rest_api_stops_the_reply_the_socket_follows(user, server):
+    server.script_reply(LONG_REPLY, chunk_delay=0.05)
+    chat = await database_sync_to_async(_chat_on)(server, user)
+    socket = await _connect(chat.pk, user)
+    await socket.send_json_to({"type": "send", "content": "Tell me everything.", "client_id": "c-1"})
+    await _until(socket, "token", count=3)
+
+    response = await AsyncClient().post(
+        reverse("api:chat_stop", args=[chat.pk]),
+        headers={"Authorization": f"Bearer {AccessToken.for_user(user)}"},
+    )
+    done = (await _until(socket, "done"))[-1]
+    await socket.disconnect()
+
+    assert response.status_code == 202
+    assert (done["record"]["finish_reason"], done["message"]["is_partial"]) == ("stopped", True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import realtime
 from .generation import GenerationRefused, generation_cancel_local, generation_run
 from .payloads import message_payload
 from .quota import QuotaExceeded, quota_check
+from .realtime import db_async
 from .selectors import chat_owned_exists, message_in_chat, messages_page
 from .services import (
     ChatError,
@@ -43,7 +43,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.chat_id = int(self.scope["url_route"]["kwargs"]["chat_id"])
         self.user_id = user.pk
-        if not await database_sync_to_async(chat_owned_exists)(chat_id=self.chat_id, user_id=self.user_id):
+        if not await db_async(chat_owned_exists)(chat_id=self.chat_id, user_id=self.user_id):
             await self.close(code=CLOSE_NOT_FOUND)  # another user's chat looks missing
             return
         await self.channel_layer.group_add(realtime.chat_group(self.chat_id), self.channel_name)
@@ -90,10 +90,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(text, str):
             raise ChatError("'content' must be text.", field="content")
         client_id = str(content.get("client_id") or "")[:64]
-        await quota_check(user_id=self.user_id, tier=await database_sync_to_async(_tier)(self.user_id))
-        message, created = await database_sync_to_async(_append_user)(
-            self.chat_id, self.user_id, text, client_id
-        )
+        await quota_check(user_id=self.user_id, tier=await db_async(_tier)(self.user_id))
+        message, created = await db_async(_append_user)(self.chat_id, self.user_id, text, client_id)
         payload = message_payload(message)
         await self.send_json({"type": "ack", "client_id": client_id, "message": payload, "created": created})
         if not created:
@@ -125,7 +123,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if index >= message.swipe_count:
             await self._generate("regenerate", target_message_id=message.pk)
             return
-        updated = await database_sync_to_async(message_swipe_select)(message=message, index=index)
+        updated = await db_async(message_swipe_select)(message=message, index=index)
         await realtime.chat_publish(
             self.chat_id, {"type": "message_updated", "message": message_payload(updated)}
         )
@@ -135,14 +133,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         text = content.get("content")
         if not isinstance(text, str):
             raise ChatError("'content' must be text.", field="content")
-        updated = await database_sync_to_async(message_edit)(message=message, content=text)
+        updated = await db_async(message_edit)(message=message, content=text)
         await realtime.chat_publish(
             self.chat_id, {"type": "message_updated", "message": message_payload(updated)}
         )
 
     async def on_hide(self, content: dict[str, Any]) -> None:
         message = await self._message(content)
-        updated = await database_sync_to_async(message_set_hidden)(
+        updated = await db_async(message_set_hidden)(
             message=message, hidden=bool(content.get("hidden", True))
         )
         await realtime.chat_publish(
@@ -152,7 +150,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def on_delete(self, content: dict[str, Any]) -> None:
         message = await self._message(content)
         message_id = message.pk  # delete() sets pk to None
-        await database_sync_to_async(message_delete)(message=message)
+        await db_async(message_delete)(message=message)
         await realtime.chat_publish(self.chat_id, {"type": "message_deleted", "message_id": message_id})
 
     async def on_stop(self, content: dict[str, Any]) -> None:
@@ -168,7 +166,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def on_resume(self, content: dict[str, Any]) -> None:
         """A reconnecting socket: the messages after the last one it has, and the reply in progress."""
         after = _int_or_none(content.get("last_position"))
-        messages = await database_sync_to_async(_messages_after)(self.chat_id, after)
+        messages = await db_async(_messages_after)(self.chat_id, after)
         live = await realtime.live_get(self.chat_id)
         await self.send_json(
             {"type": "snapshot", "messages": [message_payload(m) for m in messages], "live": live}
@@ -180,7 +178,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         message_id = _int_or_none(content.get("message_id"))
         if message_id is None:
             raise ChatError("'message_id' is required.", field="message_id")
-        return await database_sync_to_async(_message_of_chat)(self.chat_id, message_id)
+        return await db_async(_message_of_chat)(self.chat_id, message_id)
 
     async def _generate(self, mode: str, **kwargs: Any) -> None:
         task = asyncio.create_task(self._generate_task(mode, **kwargs))

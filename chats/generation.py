@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 
@@ -35,6 +34,7 @@ from . import realtime
 from .models import Chat, Message
 from .payloads import message_payload
 from .quota import QuotaExceeded, quota_check, quota_consume
+from .realtime import db_async
 from .services import GenerationRecord, message_add_swipe, message_append_reply, message_continue
 from .turn_context import TurnContext, TurnError, turn_context_load
 
@@ -108,7 +108,7 @@ async def generation_run(
     """Run one generation; None when nobody is to speak (a manual group chat).
     `quota_checked`: the caller already counted this turn (a send checks before storing)."""
     if not quota_checked:
-        tier = await database_sync_to_async(_user_tier)(user_id)
+        tier = await db_async(_user_tier)(user_id)
         try:
             await quota_check(user_id=user_id, tier=tier)
         except QuotaExceeded as error:
@@ -119,7 +119,7 @@ async def generation_run(
     _RUNNING[generation_id] = asyncio.current_task()  # type: ignore[assignment]
     try:
         try:
-            ctx = await database_sync_to_async(turn_context_load)(
+            ctx = await db_async(turn_context_load)(
                 chat_id=chat_id,
                 user_id=user_id,
                 mode=mode,
@@ -139,6 +139,57 @@ async def generation_run(
     # client acting on it at once (regenerate, send) is not refused as busy.
     await _emit(chat_id, last_event, sink)
     return outcome
+
+
+class _TokenPublisher:
+    """Appends tokens to the live text, then publishes them, batched.
+
+    The first token goes at once; later ones wait at most settings.TOKEN_BATCH_SECONDS,
+    so a fast provider costs a few channel-layer messages a second per chat, not hundreds.
+    `offset` counts UTF-16 code units, as a browser's string length does."""
+
+    def __init__(self, chat_id: int, generation_id: str, sink: EventSink | None) -> None:
+        self.chat_id, self.generation_id, self.sink = chat_id, generation_id, sink
+        self.pending: list[str] = []
+        self.offset = 0
+        self.last_flush = 0.0
+        self.timer: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+
+    async def add(self, text: str) -> None:
+        self.pending.append(text)
+        wait = self.last_flush + settings.TOKEN_BATCH_SECONDS - time.perf_counter()
+        if wait <= 0:
+            await self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.create_task(self._flush_later(wait))
+
+    async def _flush_later(self, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self.timer = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            if not self.pending:
+                return
+            text = "".join(self.pending)
+            self.pending.clear()
+            offset = self.offset
+            self.offset += len(text.encode("utf-16-le")) // 2
+            self.last_flush = time.perf_counter()
+            await realtime.live_append(self.chat_id, text)
+            await _emit(
+                self.chat_id,
+                {"type": "token", "generation_id": self.generation_id, "offset": offset, "text": text},
+                self.sink,
+            )
+
+    async def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        await self.flush()
 
 
 def _user_tier(user_id: int) -> str:
@@ -180,6 +231,7 @@ async def _stream(
     stream = stream_with_fallback(connections, messages, ctx.params)
     label, model = "", ""
     parts: list[str] = []
+    publisher = _TokenPublisher(chat_id, generation_id, sink)
     started = time.perf_counter()
     first_token_at: float | None = None
     finish_reason, usage, error, partial = "", None, "", False
@@ -191,13 +243,8 @@ async def _stream(
                     continue
                 if first_token_at is None:
                     first_token_at = time.perf_counter()
-                offset = await realtime.live_append(chat_id, event.text)
                 parts.append(event.text)
-                await _emit(
-                    chat_id,
-                    {"type": "token", "generation_id": generation_id, "offset": offset, "text": event.text},
-                    sink,
-                )
+                await publisher.add(event.text)
                 now = time.perf_counter()
                 if now >= next_stop_check:
                     next_stop_check = now + STOP_POLL_SECONDS
@@ -225,6 +272,7 @@ async def _stream(
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()
+    await publisher.close()
 
     text = "".join(parts)
     elapsed_ms = int((time.perf_counter() - started) * 1000)
@@ -255,7 +303,7 @@ async def _stream(
             "message": error or "The model returned an empty reply.",
         }
     else:
-        message = await database_sync_to_async(_store)(ctx, text, record)
+        message = await db_async(_store)(ctx, text, record)
         await quota_consume(user_id=ctx.user_id, tokens=tokens_in + tokens_out)
         last_event = {
             "type": "done",

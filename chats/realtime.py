@@ -6,13 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 LIVE_TTL_SECONDS = 600
+
+
+def db_async(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Database work of chat sockets and generations, in a thread pool: one shared
+    thread (channels' default) would queue every chat of the process behind each other."""
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 def chat_group(chat_id: int) -> str:
@@ -43,7 +51,7 @@ def redis_client() -> aioredis.Redis:
     if client is None:
         for closed in [other for other in _CLIENTS if other.is_closed()]:
             del _CLIENTS[closed]
-        client = _CLIENTS[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
+        client = _CLIENTS[loop] = aioredis.Redis.from_url(settings.REDIS_URL, max_connections=2000)
     return client
 
 
@@ -86,13 +94,10 @@ async def live_start(chat_id: int, meta: dict[str, Any]) -> None:
     await pipe.execute()
 
 
-async def live_append(chat_id: int, text: str) -> int:
-    """Append a token before it is published; returns the offset where it starts.
-
-    Appending first means a socket that joins mid-stream and reads the live text
-    never misses a token: whatever it did not receive is already in the text."""
-    length = await redis_client().append(_live_key(chat_id) + ":text", text)
-    return int(length) - len(text)
+async def live_append(chat_id: int, text: str) -> None:
+    """Append a token before it is published: a socket that joins mid-stream and reads
+    the live text then never misses one (what it did not receive is in the text)."""
+    await redis_client().append(_live_key(chat_id) + ":text", text)
 
 
 async def live_get(chat_id: int) -> dict[str, Any] | None:

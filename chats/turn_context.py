@@ -154,6 +154,42 @@ def _memories(chat: Chat, *, query: str, before_position: int, character_ids: li
     return [chunk.text for chunk in chunks]
 
 
+HISTORY_PAGE = 300
+_HISTORY_FIELDS = (
+    "id",
+    "position",
+    "author",
+    "character_id",
+    "name",
+    "content",
+    "token_count",
+    "is_hidden",
+    "swipe_index",
+    "swipe_count",
+)
+
+
+def _context_size(chat: Chat) -> int:
+    return chat.connection.context_size if chat.connection_id else 8192
+
+
+def _recent_messages(chat: Chat, *, token_budget: int) -> list[Message]:
+    """The newest messages, oldest first: pages of HISTORY_PAGE until their tokens
+    exceed the context (a long chat reads one page, not thousands of rows)."""
+    found: list[Message] = []
+    tokens = 0
+    queryset = Message.objects.filter(chat=chat).only(*_HISTORY_FIELDS).order_by("-position")
+    while len(found) < HISTORY_LIMIT:
+        older = queryset.filter(position__lt=found[-1].position) if found else queryset
+        page = list(older[:HISTORY_PAGE])
+        found += page
+        tokens += sum(m.token_count for m in page)
+        if len(page) < HISTORY_PAGE or tokens > token_budget:
+            break
+    found.reverse()
+    return found
+
+
 def turn_context_load(
     *,
     chat_id: int,
@@ -172,8 +208,7 @@ def turn_context_load(
     )
     participants = [p for p in chat.participants.all() if p.left_at is None]
     characters = {p.character_id: p.character for p in participants}
-    messages = list(Message.objects.filter(chat=chat).order_by("-position")[:HISTORY_LIMIT])
-    messages.reverse()
+    messages = _recent_messages(chat, token_budget=_context_size(chat))
 
     target = None
     if mode in ("regenerate", "continue"):

@@ -394,6 +394,8 @@ TAVERN_TIER_LIMITS = {
 }
 # The offline demo provider's pace (tokens a second); 0 streams at once.
 OFFLINE_TOKENS_PER_SECOND = env.int("OFFLINE_TOKENS_PER_SECOND", default=30)
+# Streamed tokens closer together than this travel to sockets as one event.
+TOKEN_BATCH_SECONDS = env.float("TOKEN_BATCH_SECONDS", default=0.03)
 CELERY_BEAT_SCHEDULE = {
     "characters-embed-stale": {"task": "characters.embed_stale", "schedule": 15 * 60},
 }

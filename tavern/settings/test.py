@@ -30,6 +30,7 @@ CHANNEL_LAYERS = {
 CELERY_TASK_DEFAULT_QUEUE = _TEST_PREFIX
 REDIS_KEY_PREFIX = _TEST_PREFIX
 OFFLINE_TOKENS_PER_SECOND = env.int("OFFLINE_TOKENS_PER_SECOND", default=0)  # noqa: F405 - at once in tests
+TOKEN_BATCH_SECONDS = env.float("TOKEN_BATCH_SECONDS", default=0.0)  # noqa: F405 - one event per token
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - tests open and close as they go
 # Tag this process's connections, so test teardown ends only its own stray ones.
 DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"tavern-test-{os.getpid()}"  # noqa: F405

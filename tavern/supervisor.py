@@ -164,7 +164,13 @@ def main(argv: list[str] | None = None) -> int:
             print("Tavern did not become ready; see the log above. Stopping.", file=sys.stderr)
             return 1
 
+        parent = os.getppid()
         while not stopping.is_set():
+            if os.getppid() != parent:
+                # Whoever started us (make, a terminal) is gone: a SIGTERM to `make run`
+                # must not leave the servers running.
+                print("The parent process is gone; stopping.", file=sys.stderr)
+                return 0
             dead = [c for c in children if c.process is not None and c.process.poll() is not None]
             if dead:
                 print(

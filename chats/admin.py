@@ -23,6 +23,7 @@ from accounts.models import SubscriptionTier
 
 from .models import Chat, ChatParticipant, Message, ModelConnection, Preset, Swipe, UsageRecord
 from .services import connection_record_test, connection_save
+from .turn_context import connection_config
 
 CHAT_RECENT_MESSAGES = 20  # shown on a chat's page; the rest are one click away, paginated
 EXCERPT_CHARS = 120
@@ -100,22 +101,6 @@ class ModelConnectionForm(forms.ModelForm):
         if self.cleaned_data.get("remove_api_key"):
             return ""
         return self.cleaned_data.get("api_key") or None
-
-
-def _connection_config(connection: ModelConnection):  # type: ignore[no-untyped-def]
-    # Mirrors chats.turn_context.chat_connections for one row (which needs a saved chat).
-    from tavern.ai.chat import ChatConnectionConfig
-    from tavern.crypto import secret_decrypt
-
-    return ChatConnectionConfig(
-        label=connection.name,
-        base_url=connection.base_url,
-        api_key=secret_decrypt(connection.api_key_encrypted) or "not-needed",
-        model=connection.model,
-        extra_headers=connection.extra_headers or {},
-        context_size=connection.context_size,
-        max_reply_tokens=connection.max_reply_tokens,
-    )
 
 
 @admin.register(ModelConnection)
@@ -238,7 +223,7 @@ class ModelConnectionAdmin(admin.ModelAdmin):
                 )
                 continue
             try:
-                result = async_to_sync(connection_test)(_connection_config(connection))
+                result = async_to_sync(connection_test)(connection_config(connection))
                 ok, message = result.ok, result.message
             except (DecryptionError, ValueError) as error:
                 ok, message = False, f"{connection.name}: {error}"

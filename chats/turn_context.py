@@ -56,7 +56,7 @@ class TurnContext:
     lorebook_state: dict[str, Any] = field(default_factory=dict)
 
 
-def _card(character: Character) -> CharacterCard:
+def character_card(character: Character) -> CharacterCard:
     return CharacterCard(
         name=character.name,
         description=character.description,
@@ -282,7 +282,7 @@ def turn_context_load(
     ):
         note = AuthorNote(text=chat.author_note, depth=chat.author_note_depth)
     inputs = PromptInputs(
-        characters=[_card(c) for c in ordered],
+        characters=[character_card(c) for c in ordered],
         user_name=user_name,
         history=history,
         context_size=context_size,

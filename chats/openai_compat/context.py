@@ -21,19 +21,16 @@ from django.conf import settings
 from accounts.models import User
 from characters.models import Character, Persona
 from chats.lore import lore_for_turn
-from chats.models import ModelConnection
 from chats.prompting.builder import (
-    CharacterCard,
     HistoryMessage,
     PersonaInput,
     PromptBuild,
     PromptInputs,
     prompt_build,
 )
-from chats.turn_context import MEMORY_RECALL_LIMIT, chat_connections
+from chats.turn_context import MEMORY_RECALL_LIMIT, character_card, chat_connections, connection_config
 from tavern.ai.chat import ChatConnection, ChatConnectionConfig, GenerationParams
 from tavern.ai.offline_provider import OfflineCard, OfflineConnection
-from tavern.crypto import secret_decrypt
 
 from .errors import invalid
 from .selectors import (
@@ -83,7 +80,7 @@ def completion_context_load(
     )
     prompt = prompt_build(
         PromptInputs(
-            characters=[_card(character)],
+            characters=[character_card(character)],
             user_name=user_name,
             history=history,
             context_size=context_size,
@@ -136,33 +133,7 @@ def _connections(user: User, character: Character) -> list[ChatConnectionConfig]
     if connections:
         return connections
     own = connection_first_owned(user=user)
-    return [_connection_config(own)] if own is not None else []
-
-
-def _connection_config(row: ModelConnection) -> ChatConnectionConfig:
-    # As chats.turn_context.chat_connections builds a chat's (it takes a chat, not a connection).
-    return ChatConnectionConfig(
-        label=row.name,
-        base_url=row.base_url,
-        api_key=secret_decrypt(row.api_key_encrypted) or "not-needed",
-        model=row.model,
-        extra_headers=row.extra_headers or {},
-        context_size=row.context_size,
-        max_reply_tokens=row.max_reply_tokens,
-        max_retries=1,  # someone is waiting; fall back rather than back off for minutes
-    )
-
-
-def _card(character: Character) -> CharacterCard:
-    return CharacterCard(
-        name=character.name,
-        description=character.description,
-        personality=character.personality,
-        scenario=character.scenario,
-        mes_example=character.mes_example,
-        system_prompt=character.system_prompt,
-        post_history_instructions=character.post_history_instructions,
-    )
+    return [connection_config(own)] if own is not None else []
 
 
 def _persona(persona: Persona | None) -> PersonaInput | None:

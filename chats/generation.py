@@ -8,6 +8,7 @@ request; sockets anywhere follow it through the channel layer and Redis."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ from .services import GenerationRecord, message_add_swipe, message_append_reply,
 from .turn_context import TurnContext, TurnError, turn_context_load
 
 STOP_POLL_SECONDS = 0.2
+CLEANUP_SECONDS = 5.0
 EventSink = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -271,8 +273,11 @@ async def _stream(
     finally:
         close = getattr(stream, "aclose", None)
         if close is not None:
-            await close()
-    await publisher.close()
+            # Bounded: a provider that vanished must not hold a stopping reply (or a
+            # shutting-down event loop) forever.
+            with contextlib.suppress(TimeoutError, Exception):
+                await asyncio.wait_for(close(), CLEANUP_SECONDS)
+    await asyncio.wait_for(publisher.close(), CLEANUP_SECONDS)
 
     text = "".join(parts)
     elapsed_ms = int((time.perf_counter() - started) * 1000)

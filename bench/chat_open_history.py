@@ -34,85 +34,11 @@ settings.DATABASES["default"]["TEST"] = {"NAME": "bench_chat_history"}
 django.setup()
 
 import psutil  # noqa: E402
+from bench_support import FILLER, percentile  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
 SIZE = 50_000
-FILLER = [
-    "the",
-    "a",
-    "and",
-    "but",
-    "so",
-    "then",
-    "there",
-    "here",
-    "this",
-    "that",
-    "with",
-    "into",
-    "from",
-    "over",
-    "under",
-    "she",
-    "he",
-    "they",
-    "we",
-    "you",
-    "it",
-    "is",
-    "was",
-    "were",
-    "have",
-    "had",
-    "not",
-    "no",
-    "yes",
-    "very",
-    "just",
-    "still",
-    "again",
-    "never",
-    "soon",
-    "later",
-    "now",
-    "before",
-    "after",
-    "while",
-    "looks",
-    "says",
-    "asks",
-    "walks",
-    "turns",
-    "smiles",
-    "laughs",
-    "nods",
-    "sighs",
-    "waits",
-    "stands",
-    "sits",
-    "reaches",
-    "opens",
-    "closes",
-    "quietly",
-    "slowly",
-    "suddenly",
-    "softly",
-    "carefully",
-    "lantern",
-    "harbour",
-    "tavern",
-    "storm",
-    "river",
-    "forest",
-    "moon",
-    "ship",
-]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def rss_mb() -> float:

@@ -46,6 +46,7 @@ settings.DATABASES["default"]["TEST"] = {"NAME": "bench_chat_prompt"}
 django.setup()
 
 import numpy as np  # noqa: E402
+from bench_support import FILLER, percentile  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
@@ -56,98 +57,6 @@ OTHER_CHATS = 39
 CHUNK = 4  # messages per memory, as chats.memory.CHUNK_MESSAGES
 DIMS = 384
 TITLE = "bench prompt"
-FILLER = [
-    "the",
-    "a",
-    "an",
-    "and",
-    "or",
-    "but",
-    "so",
-    "then",
-    "there",
-    "here",
-    "this",
-    "that",
-    "with",
-    "without",
-    "into",
-    "onto",
-    "from",
-    "over",
-    "under",
-    "she",
-    "he",
-    "they",
-    "we",
-    "you",
-    "it",
-    "is",
-    "was",
-    "were",
-    "be",
-    "been",
-    "have",
-    "has",
-    "had",
-    "do",
-    "does",
-    "did",
-    "not",
-    "no",
-    "yes",
-    "very",
-    "just",
-    "still",
-    "again",
-    "always",
-    "never",
-    "soon",
-    "later",
-    "now",
-    "before",
-    "after",
-    "while",
-    "because",
-    "though",
-    "looks",
-    "says",
-    "asks",
-    "walks",
-    "turns",
-    "smiles",
-    "laughs",
-    "nods",
-    "sighs",
-    "waits",
-    "stands",
-    "sits",
-    "reaches",
-    "opens",
-    "closes",
-    "quietly",
-    "slowly",
-    "suddenly",
-    "softly",
-    "carefully",
-    "briefly",
-    "maybe",
-    "perhaps",
-    "something",
-    "nothing",
-    "everyone",
-    "someone",
-    "little",
-    "long",
-    "old",
-    "new",
-    "good",
-]
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def vocabulary(rng: random.Random, size: int) -> list[str]:

@@ -13,12 +13,6 @@ from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireS
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def server():
-    with OpenAIWireServer() as server:
-        yield server
-
-
 def _answered_chat(server: OpenAIWireServer, user, user_client):
     """A chat on the wire server whose last message is the reply "First answer."."""
     connection = connection_save(

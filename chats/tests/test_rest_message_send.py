@@ -13,31 +13,16 @@ from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message
-from chats.services import connection_save
 from chats.tests.factories import make_chat
-from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
 
 # Generation reaches the database through channels' database_sync_to_async, which closes
 # connections that are inside a test's transaction: these tests commit for real.
+from chats.tests.sockets import chat_on
+from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REPLY = "The ferry runs at dawn."
-
-
-@pytest.fixture
-def server():
-    with OpenAIWireServer() as server:
-        yield server
-
-
-def _chat_on(server: OpenAIWireServer, user):
-    connection = connection_save(
-        owner=user,
-        connection=None,
-        data={"name": "Local", "base_url": server.base_url, "model": "test-model"},
-        api_key="sk-test",
-    )
-    return make_chat(user, connection=connection)
 
 
 def _contents(chat) -> list[str]:
@@ -56,7 +41,7 @@ def _events(body: bytes) -> list[tuple[str, dict]]:
 
 def test_the_answer_carries_the_message_and_the_reply(user, user_client, server):
     server.script_reply(REPLY)
-    chat = _chat_on(server, user)
+    chat = chat_on(server, user)
 
     response = user_client.post(
         reverse("api:chat_messages", args=[chat.pk]),
@@ -75,7 +60,7 @@ def test_the_answer_carries_the_message_and_the_reply(user, user_client, server)
 
 
 def test_the_same_client_id_again_is_not_answered_twice(user, user_client, server):
-    chat = _chat_on(server, user)
+    chat = chat_on(server, user)
     url = reverse("api:chat_messages", args=[chat.pk])
     first = user_client.post(url, {"content": "Hello?", "client_id": "c-1"}, format="json")
 
@@ -89,7 +74,7 @@ def test_the_same_client_id_again_is_not_answered_twice(user, user_client, serve
 
 def test_when_no_connection_answers_the_message_is_kept_and_the_error_named(user, user_client, server):
     server.script_reply("", status=401)
-    chat = _chat_on(server, user)
+    chat = chat_on(server, user)
 
     response = user_client.post(
         reverse("api:chat_messages", args=[chat.pk]), {"content": "Anyone?"}, format="json"
@@ -126,7 +111,7 @@ def test_a_send_over_the_rate_is_refused_before_it_is_stored(user, user_client, 
 
 async def test_stream_sends_ack_tokens_and_done_as_server_sent_events(user, server):
     server.script_reply(REPLY)
-    chat = await sync_to_async(_chat_on)(server, user)
+    chat = await sync_to_async(chat_on)(server, user)
 
     response = await AsyncClient().post(
         reverse("api:chat_messages", args=[chat.pk]),

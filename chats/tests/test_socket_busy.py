@@ -4,40 +4,14 @@ and the one streaming goes on to the end."""
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message
-from chats.services import connection_save
-from chats.tests.factories import make_chat
-from tavern.asgi import application
-from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
+from chats.tests.sockets import chat_on, connect
+from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG_REPLY = " ".join(f"word{n}" for n in range(20))
-
-
-@pytest.fixture
-def server():
-    with OpenAIWireServer() as server:
-        yield server
-
-
-def _chat_on(server: OpenAIWireServer, user):
-    connection = connection_save(
-        owner=user,
-        connection=None,
-        data={"name": "Local", "base_url": server.base_url, "model": "test-model"},
-        api_key="sk-test",
-    )
-    return make_chat(user, connection=connection)
-
-
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
 
 
 async def _until(socket: WebsocketCommunicator, kind: str) -> list[dict]:
@@ -58,10 +32,10 @@ def _greeting_id(chat) -> int:
 )
 async def test_a_second_generation_while_one_streams_is_refused_as_busy(user, server, second):
     server.script_reply(LONG_REPLY, chunk_delay=0.05)
-    chat = await database_sync_to_async(_chat_on)(server, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
     if second.get("message_id") == "greeting":
         second = {**second, "message_id": await database_sync_to_async(_greeting_id)(chat)}
-    socket = await _connect(chat.pk, user)
+    socket = await connect(chat.pk, user)
     await socket.send_json_to({"type": "send", "content": "Count for me.", "client_id": "c-1"})
     await _until(socket, "token")
 

@@ -7,13 +7,12 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
 from characters.tests.factories import CharacterFactory, card_data
 from chats import consumers
 from chats.models import ChatParticipant, Message
 from chats.tests.factories import make_chat
-from tavern.asgi import application
+from chats.tests.sockets import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,13 +36,6 @@ def _group(
     return chat, {c.name: c.pk for c in characters}
 
 
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
-
-
 async def _next(socket: WebsocketCommunicator, kind: str) -> dict:
     while True:
         event = await socket.receive_json_from(timeout=10)
@@ -53,7 +45,7 @@ async def _next(socket: WebsocketCommunicator, kind: str) -> dict:
 
 
 async def _speakers(chat_id: int, user, lines: list[str]) -> list[str]:
-    socket = await _connect(chat_id, user)
+    socket = await connect(chat_id, user)
     names = []
     for number, line in enumerate(lines):
         await socket.send_json_to({"type": "send", "content": line, "client_id": f"c-{number}"})
@@ -119,7 +111,7 @@ async def test_a_muted_character_does_not_answer_a_mention(user):
 
 async def test_manual_mode_waits_for_a_trigger_and_the_triggered_character_answers(user):
     chat, ids = await database_sync_to_async(_group)(user, "manual")
-    socket = await _connect(chat.pk, user)
+    socket = await connect(chat.pk, user)
     await socket.send_json_to({"type": "send", "content": "Who wants to speak?", "client_id": "c-1"})
     await _next(socket, "message_created")
     await _generations_finished()

@@ -3,20 +3,12 @@
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message, Swipe
 from chats.tests.factories import make_chat
-from tavern.asgi import application
+from chats.tests.sockets import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
 
 
 async def _two_sockets_on_a_greeted_chat(
@@ -24,7 +16,7 @@ async def _two_sockets_on_a_greeted_chat(
 ) -> tuple[WebsocketCommunicator, WebsocketCommunicator, Message]:
     chat = await database_sync_to_async(make_chat)(user)
     greeting = await database_sync_to_async(lambda: Message.objects.get(chat=chat))()
-    return await _connect(chat.pk, user), await _connect(chat.pk, user), greeting
+    return await connect(chat.pk, user), await connect(chat.pk, user), greeting
 
 
 async def test_an_edit_reaches_the_other_socket(user):

@@ -4,13 +4,11 @@ turn to the chat's fallback connection; when none answers, the socket is told wh
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message, Swipe
 from chats.services import connection_save
 from chats.tests.factories import make_chat
-from tavern.asgi import application
+from chats.tests.sockets import connect
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,15 +49,8 @@ def _provider_down(server: OpenAIWireServer) -> None:
     server.script_reply("", status=503)
 
 
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
-
-
 async def _turn(chat_id: int, user, *, ends_with: str) -> list[dict]:
-    socket = await _connect(chat_id, user)
+    socket = await connect(chat_id, user)
     await socket.send_json_to({"type": "send", "content": "What happened to the pier?", "client_id": "c-1"})
     seen = []
     while not seen or seen[-1]["type"] != ends_with:

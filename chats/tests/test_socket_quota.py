@@ -9,11 +9,10 @@ import redis
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message
 from chats.tests.factories import make_chat
-from tavern.asgi import application
+from chats.tests.sockets import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,13 +25,6 @@ def one_message_a_minute(settings, user):
     for key in client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:rate:{user.pk}:*"):
         client.delete(key)
     client.close()
-
-
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
 
 
 async def _until(socket: WebsocketCommunicator, kind: str) -> dict:
@@ -48,7 +40,7 @@ async def test_a_send_over_the_rate_is_refused_and_not_stored(user, one_message_
     if seconds_left < 5:
         await asyncio.sleep(seconds_left + 0.1)
     chat = await database_sync_to_async(make_chat)(user)
-    socket = await _connect(chat.pk, user)
+    socket = await connect(chat.pk, user)
     await socket.send_json_to({"type": "send", "content": "First.", "client_id": "c-1"})
     await _until(socket, "done")
 

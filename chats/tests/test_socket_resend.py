@@ -4,38 +4,12 @@ acknowledged as the stored one and starts no second reply."""
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message
-from chats.services import connection_save
-from chats.tests.factories import make_chat
-from tavern.asgi import application
-from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
+from chats.tests.sockets import chat_on, connect
+from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def server():
-    with OpenAIWireServer() as server:
-        yield server
-
-
-def _chat_on(server: OpenAIWireServer, user):
-    connection = connection_save(
-        owner=user,
-        connection=None,
-        data={"name": "Local", "base_url": server.base_url, "model": "test-model"},
-        api_key="sk-test",
-    )
-    return make_chat(user, connection=connection)
-
-
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
 
 
 async def _until(socket: WebsocketCommunicator, kind: str) -> list[dict]:
@@ -47,8 +21,8 @@ async def _until(socket: WebsocketCommunicator, kind: str) -> list[dict]:
 
 
 async def test_a_resent_message_is_acknowledged_once_stored_and_not_answered_again(user, server):
-    chat = await database_sync_to_async(_chat_on)(server, user)
-    socket = await _connect(chat.pk, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
+    socket = await connect(chat.pk, user)
     await socket.send_json_to({"type": "send", "content": "Is the ferry running?", "client_id": "c-1"})
     first_turn = await _until(socket, "done")
 

@@ -4,39 +4,12 @@ messages it missed and the reply so far, and the tokens after that offset comple
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
-from chats.services import connection_save
-from chats.tests.factories import make_chat
-from tavern.asgi import application
-from tavern.testing.openai_wire_server import OpenAIWireServer
+from chats.tests.sockets import chat_on, connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG_REPLY = " ".join(f"word{n}" for n in range(30))
-
-
-@pytest.fixture
-def server():
-    with OpenAIWireServer() as server:
-        yield server
-
-
-def _chat_on(server: OpenAIWireServer, user):
-    connection = connection_save(
-        owner=user,
-        connection=None,
-        data={"name": "Local", "base_url": server.base_url, "model": "test-model"},
-        api_key="sk-test",
-    )
-    return make_chat(user, connection=connection)
-
-
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
 
 
 async def _until(socket: WebsocketCommunicator, kind: str, *, count: int = 1) -> list[dict]:
@@ -50,13 +23,13 @@ async def _until(socket: WebsocketCommunicator, kind: str, *, count: int = 1) ->
 
 async def test_a_socket_joining_mid_reply_rebuilds_it_from_the_snapshot_and_later_tokens(user, server):
     server.script_reply(LONG_REPLY, chunk_delay=0.04)
-    chat = await database_sync_to_async(_chat_on)(server, user)
-    first = await _connect(chat.pk, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
+    first = await connect(chat.pk, user)
     await first.send_json_to({"type": "send", "content": "Recite the list.", "client_id": "c-1"})
     [ack] = await _until(first, "ack")
     await _until(first, "token", count=5)
 
-    late = await _connect(chat.pk, user)
+    late = await connect(chat.pk, user)
     await late.send_json_to({"type": "resume", "last_position": ack["message"]["position"] - 1})
     seen = await _until(late, "done")
     await first.disconnect()
@@ -75,13 +48,13 @@ async def test_a_socket_joining_mid_reply_rebuilds_it_from_the_snapshot_and_late
 
 
 async def test_resume_after_the_reply_has_no_live_part(user, server):
-    chat = await database_sync_to_async(_chat_on)(server, user)
-    first = await _connect(chat.pk, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
+    first = await connect(chat.pk, user)
     await first.send_json_to({"type": "send", "content": "Recite the list.", "client_id": "c-1"})
     done = (await _until(first, "done"))[-1]
     await first.disconnect()
 
-    late = await _connect(chat.pk, user)
+    late = await connect(chat.pk, user)
     await late.send_json_to({"type": "resume", "last_position": 1})
     [snapshot] = await _until(late, "snapshot")
     await late.disconnect()

@@ -11,37 +11,11 @@ from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message, Swipe
-from chats.services import connection_save
-from chats.tests.factories import make_chat
-from tavern.asgi import application
-from tavern.testing.openai_wire_server import OpenAIWireServer
+from chats.tests.sockets import chat_on, connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG_REPLY = " ".join(f"word{n}" for n in range(60))
-
-
-@pytest.fixture
-def server():
-    with OpenAIWireServer() as server:
-        yield server
-
-
-def _chat_on(server: OpenAIWireServer, user):
-    connection = connection_save(
-        owner=user,
-        connection=None,
-        data={"name": "Local", "base_url": server.base_url, "model": "test-model"},
-        api_key="sk-test",
-    )
-    return make_chat(user, connection=connection)
-
-
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
 
 
 async def _until(
@@ -57,8 +31,8 @@ async def _until(
 
 async def _stopped_turn(server, user) -> tuple[dict, list[dict]]:
     server.script_reply(LONG_REPLY, chunk_delay=0.05)
-    chat = await database_sync_to_async(_chat_on)(server, user)
-    socket = await _connect(chat.pk, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
+    socket = await connect(chat.pk, user)
     await socket.send_json_to({"type": "send", "content": "Tell me everything.", "client_id": "c-1"})
     before_stop = await _until(socket, "token", count=3)
     await socket.send_json_to({"type": "stop"})
@@ -94,8 +68,8 @@ async def test_stop_closes_the_providers_stream(user, server):
 
 async def test_stop_from_the_rest_api_stops_the_reply_the_socket_follows(user, server):
     server.script_reply(LONG_REPLY, chunk_delay=0.05)
-    chat = await database_sync_to_async(_chat_on)(server, user)
-    socket = await _connect(chat.pk, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
+    socket = await connect(chat.pk, user)
     await socket.send_json_to({"type": "send", "content": "Tell me everything.", "client_id": "c-1"})
     await _until(socket, "token", count=3)
 

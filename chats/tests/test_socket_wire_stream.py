@@ -5,41 +5,15 @@ with the record of its generation."""
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message, Swipe
-from chats.services import connection_save
-from chats.tests.factories import make_chat
+from chats.tests.sockets import chat_on, connect
 from tavern.ai.tokenizer import count_message_tokens, count_tokens
-from tavern.asgi import application
-from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
+from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REPLY = "The northern cliffs are mapped in red ink."
-
-
-@pytest.fixture
-def server():
-    with OpenAIWireServer() as server:
-        yield server
-
-
-def _chat_on(server: OpenAIWireServer, user):
-    connection = connection_save(
-        owner=user,
-        connection=None,
-        data={"name": "Local", "base_url": server.base_url, "model": "test-model"},
-        api_key="sk-test",
-    )
-    return make_chat(user, connection=connection)
-
-
-async def _connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
-    connected, _ = await socket.connect()
-    assert connected is True
-    return socket
 
 
 async def _until(socket: WebsocketCommunicator, kind: str, *, timeout: float = 10) -> tuple[dict, list[dict]]:
@@ -54,8 +28,8 @@ async def _until(socket: WebsocketCommunicator, kind: str, *, timeout: float = 1
 
 async def test_tokens_arrive_in_order_and_make_the_stored_reply(user, server):
     server.script_reply(REPLY)
-    chat = await database_sync_to_async(_chat_on)(server, user)
-    socket = await _connect(chat.pk, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
+    socket = await connect(chat.pk, user)
 
     await socket.send_json_to({"type": "send", "content": "Which cliffs?", "client_id": "c-1"})
     done, seen = await _until(socket, "done")
@@ -79,8 +53,8 @@ async def test_tokens_arrive_in_order_and_make_the_stored_reply(user, server):
 
 async def test_done_carries_the_generation_record(user, server):
     server.script_reply(REPLY)
-    chat = await database_sync_to_async(_chat_on)(server, user)
-    socket = await _connect(chat.pk, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
+    socket = await connect(chat.pk, user)
 
     await socket.send_json_to({"type": "send", "content": "Which cliffs?", "client_id": "c-1"})
     done, _ = await _until(socket, "done")
@@ -108,8 +82,8 @@ async def test_done_carries_the_generation_record(user, server):
 
 
 async def test_the_provider_gets_the_card_and_the_users_message(user, server):
-    chat = await database_sync_to_async(_chat_on)(server, user)
-    socket = await _connect(chat.pk, user)
+    chat = await database_sync_to_async(chat_on)(server, user)
+    socket = await connect(chat.pk, user)
 
     await socket.send_json_to({"type": "send", "content": "Which cliffs?", "client_id": "c-1"})
     await _until(socket, "done")

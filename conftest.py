@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -54,6 +55,35 @@ def _clear_cache() -> Iterator[None]:
                 client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """A channel layer per test. The Redis layer keeps receive state (a lock, queues,
+    a count of receivers) bound to the event loop that first used it; each async test
+    runs in a loop of its own, so a layer shared between tests hangs or fails with
+    "bound to a different event loop" once a test leaves a consumer receiving."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("_sockets_closed_at_teardown")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def _sockets_closed_at_teardown() -> AsyncIterator[None]:
+    """Async tests: every socket the test opened is closed in the test's own event loop,
+    as a browser leaving would, before that loop ends (see tavern/testing/sockets.py)."""
+    from tavern.testing.sockets import sockets_close_all
+
+    yield
+    await sockets_close_all()
 
 
 @pytest.fixture(autouse=True)

@@ -51,7 +51,12 @@ def redis_client() -> aioredis.Redis:
     if client is None:
         for closed in [other for other in _CLIENTS if other.is_closed()]:
             del _CLIENTS[closed]
-        client = _CLIENTS[loop] = aioredis.Redis.from_url(settings.REDIS_URL, max_connections=2000)
+        # No socket_timeout (redis-py's default is 5 s): with one, every command is sent
+        # through asyncio.wait_for, which on Python 3.11 can swallow the cancellation of a
+        # stopped reply. A Redis that goes away fails the call at once instead.
+        client = _CLIENTS[loop] = aioredis.Redis.from_url(
+            settings.REDIS_URL, max_connections=2000, socket_timeout=None, socket_connect_timeout=5
+        )
     return client
 
 

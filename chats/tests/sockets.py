@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.services import connection_save
 from chats.tests.factories import make_chat
 from tavern.asgi import application
 from tavern.testing.openai_wire_server import OpenAIWireServer
+from tavern.testing.sockets import TestSocket
 
 
 def chat_on(server: OpenAIWireServer, user):
@@ -21,8 +21,8 @@ def chat_on(server: OpenAIWireServer, user):
     return make_chat(user, connection=connection)
 
 
-async def connect(chat_id: int, user) -> WebsocketCommunicator:
-    socket = WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
+async def connect(chat_id: int, user) -> TestSocket:
+    socket = TestSocket(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
     connected, _ = await socket.connect()
     assert connected is True
     return socket

@@ -3,21 +3,21 @@ and the one streaming goes on to the end."""
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from chats.models import Message
 from chats.tests.sockets import chat_on, connect
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG_REPLY = " ".join(f"word{n}" for n in range(20))
 
 
-async def _until(socket: WebsocketCommunicator, kind: str) -> list[dict]:
-    seen = [await socket.receive_json_from(timeout=10)]
+async def _until(socket: TestSocket, kind: str) -> list[dict]:
+    seen = [await socket.receive_json_from()]
     while seen[-1]["type"] != kind:
-        seen.append(await socket.receive_json_from(timeout=10))
+        seen.append(await socket.receive_json_from())
     return seen
 
 

@@ -6,13 +6,13 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from characters.tests.factories import CharacterFactory, card_data
 from chats import consumers
 from chats.models import ChatParticipant, Message
 from chats.tests.factories import make_chat
 from chats.tests.sockets import connect
+from tavern.testing.sockets import EVENT_WAIT_SECONDS, TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,9 +36,9 @@ def _group(
     return chat, {c.name: c.pk for c in characters}
 
 
-async def _next(socket: WebsocketCommunicator, kind: str) -> dict:
+async def _next(socket: TestSocket, kind: str) -> dict:
     while True:
-        event = await socket.receive_json_from(timeout=10)
+        event = await socket.receive_json_from()
         if event["type"] == kind:
             return event
         assert event["type"] != "error", event
@@ -57,7 +57,7 @@ async def _speakers(chat_id: int, user, lines: list[str]) -> list[str]:
 
 async def _generations_finished() -> None:
     """Wait for the replies the consumers started (a manual chat's send starts one that ends silently)."""
-    await asyncio.wait_for(asyncio.gather(*list(consumers._BACKGROUND)), timeout=10)
+    await asyncio.wait_for(asyncio.gather(*list(consumers._BACKGROUND)), timeout=EVENT_WAIT_SECONDS)
 
 
 async def test_round_robin_takes_turns_after_the_greeter(user):

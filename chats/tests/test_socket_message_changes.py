@@ -2,18 +2,18 @@
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from chats.models import Message, Swipe
 from chats.tests.factories import make_chat
 from chats.tests.sockets import connect
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def _two_sockets_on_a_greeted_chat(
     user,
-) -> tuple[WebsocketCommunicator, WebsocketCommunicator, Message]:
+) -> tuple[TestSocket, TestSocket, Message]:
     chat = await database_sync_to_async(make_chat)(user)
     greeting = await database_sync_to_async(lambda: Message.objects.get(chat=chat))()
     return await connect(chat.pk, user), await connect(chat.pk, user), greeting
@@ -23,7 +23,7 @@ async def test_an_edit_reaches_the_other_socket(user):
     editor, watcher, greeting = await _two_sockets_on_a_greeted_chat(user)
 
     await editor.send_json_to({"type": "edit", "message_id": greeting.pk, "content": "*Mira folds the map.*"})
-    event = await watcher.receive_json_from(timeout=5)
+    event = await watcher.receive_json_from()
     await editor.disconnect()
     await watcher.disconnect()
 
@@ -39,7 +39,7 @@ async def test_hiding_reaches_the_other_socket(user, hidden):
     editor, watcher, greeting = await _two_sockets_on_a_greeted_chat(user)
 
     await editor.send_json_to({"type": "hide", "message_id": greeting.pk, "hidden": hidden})
-    event = await watcher.receive_json_from(timeout=5)
+    event = await watcher.receive_json_from()
     await editor.disconnect()
     await watcher.disconnect()
 
@@ -56,7 +56,7 @@ async def test_a_delete_reaches_the_other_socket(user):
     editor, watcher, greeting = await _two_sockets_on_a_greeted_chat(user)
 
     await editor.send_json_to({"type": "delete", "message_id": greeting.pk})
-    event = await watcher.receive_json_from(timeout=5)
+    event = await watcher.receive_json_from()
     await editor.disconnect()
     await watcher.disconnect()
 
@@ -70,7 +70,7 @@ async def test_a_message_of_another_chat_is_not_found(user):
     elsewhere = await database_sync_to_async(lambda: Message.objects.get(chat=other_chat))()
 
     await editor.send_json_to({"type": "delete", "message_id": elsewhere.pk})
-    error = await editor.receive_json_from(timeout=5)
+    error = await editor.receive_json_from()
     await editor.disconnect()
     await watcher.disconnect()
 

@@ -3,24 +3,24 @@ the offline demo provider (no connection configured)."""
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message
 from chats.tests.factories import make_chat
 from tavern.asgi import application
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _socket(chat_id: int, user) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
+def _socket(chat_id: int, user) -> TestSocket:
+    return TestSocket(application, f"/ws/chats/{chat_id}/?token={AccessToken.for_user(user)}")
 
 
-async def _until(socket: WebsocketCommunicator, kind: str, *, timeout: float = 10) -> tuple[dict, list[dict]]:
+async def _until(socket: TestSocket, kind: str) -> tuple[dict, list[dict]]:
     seen = []
     while True:
-        event = await socket.receive_json_from(timeout=timeout)
+        event = await socket.receive_json_from()
         seen.append(event)
         if event["type"] == kind:
             return event, seen

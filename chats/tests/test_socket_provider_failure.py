@@ -54,7 +54,7 @@ async def _turn(chat_id: int, user, *, ends_with: str) -> list[dict]:
     await socket.send_json_to({"type": "send", "content": "What happened to the pier?", "client_id": "c-1"})
     seen = []
     while not seen or seen[-1]["type"] != ends_with:
-        seen.append(await socket.receive_json_from(timeout=10))
+        seen.append(await socket.receive_json_from())
     await socket.disconnect()
     return seen
 

@@ -7,12 +7,12 @@ import time
 import pytest
 import redis
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 
 from chats.models import Message
 from chats.tests.factories import make_chat
 from chats.tests.sockets import connect
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,9 +27,9 @@ def one_message_a_minute(settings, user):
     client.close()
 
 
-async def _until(socket: WebsocketCommunicator, kind: str) -> dict:
+async def _until(socket: TestSocket, kind: str) -> dict:
     while True:
-        event = await socket.receive_json_from(timeout=10)
+        event = await socket.receive_json_from()
         if event["type"] == kind:
             return event
 
@@ -45,7 +45,7 @@ async def test_a_send_over_the_rate_is_refused_and_not_stored(user, one_message_
     await _until(socket, "done")
 
     await socket.send_json_to({"type": "send", "content": "Second.", "client_id": "c-2"})
-    error = await socket.receive_json_from(timeout=10)
+    error = await socket.receive_json_from()
     await socket.disconnect()
 
     assert {key: error[key] for key in ("type", "code", "message")} == {

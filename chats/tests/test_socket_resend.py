@@ -3,20 +3,20 @@ acknowledged as the stored one and starts no second reply."""
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from chats.models import Message
 from chats.tests.sockets import chat_on, connect
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def _until(socket: WebsocketCommunicator, kind: str) -> list[dict]:
-    seen = [await socket.receive_json_from(timeout=10)]
+async def _until(socket: TestSocket, kind: str) -> list[dict]:
+    seen = [await socket.receive_json_from()]
     while seen[-1]["type"] != kind:
         assert seen[-1]["type"] != "error", seen[-1]
-        seen.append(await socket.receive_json_from(timeout=10))
+        seen.append(await socket.receive_json_from())
     return seen
 
 

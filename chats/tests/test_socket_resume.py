@@ -3,19 +3,19 @@ messages it missed and the reply so far, and the tokens after that offset comple
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from chats.tests.sockets import chat_on, connect
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG_REPLY = " ".join(f"word{n}" for n in range(30))
 
 
-async def _until(socket: WebsocketCommunicator, kind: str, *, count: int = 1) -> list[dict]:
+async def _until(socket: TestSocket, kind: str, *, count: int = 1) -> list[dict]:
     seen = []
     while sum(1 for event in seen if event["type"] == kind) < count:
-        event = await socket.receive_json_from(timeout=10)
+        event = await socket.receive_json_from()
         assert event["type"] != "error", event
         seen.append(event)
     return seen

@@ -5,25 +5,23 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import AsyncClient
 from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message, Swipe
 from chats.tests.sockets import chat_on, connect
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LONG_REPLY = " ".join(f"word{n}" for n in range(60))
 
 
-async def _until(
-    socket: WebsocketCommunicator, kind: str, *, count: int = 1, timeout: float = 10
-) -> list[dict]:
+async def _until(socket: TestSocket, kind: str, *, count: int = 1) -> list[dict]:
     seen = []
     while sum(1 for event in seen if event["type"] == kind) < count:
-        event = await socket.receive_json_from(timeout=timeout)
+        event = await socket.receive_json_from()
         assert event["type"] != "error", event
         seen.append(event)
     return seen

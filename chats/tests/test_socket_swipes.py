@@ -3,24 +3,24 @@ swiping shows the stored ones (and past the last writes another), continue appen
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from chats.models import Swipe
 from chats.tests.sockets import chat_on, connect
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def _next(socket: WebsocketCommunicator, kind: str) -> dict:
+async def _next(socket: TestSocket, kind: str) -> dict:
     while True:
-        event = await socket.receive_json_from(timeout=10)
+        event = await socket.receive_json_from()
         if event["type"] == kind:
             return event
         assert event["type"] != "error", event
 
 
-async def _answered(server, user) -> tuple[WebsocketCommunicator, dict]:
+async def _answered(server, user) -> tuple[TestSocket, dict]:
     """A chat with one reply ("First answer."), and a socket on it."""
     server.script_reply("First answer.")
     chat = await database_sync_to_async(chat_on)(server, user)

@@ -4,22 +4,22 @@ with the record of its generation."""
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from chats.models import Message, Swipe
 from chats.tests.sockets import chat_on, connect
 from tavern.ai.tokenizer import count_message_tokens, count_tokens
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH
+from tavern.testing.sockets import TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REPLY = "The northern cliffs are mapped in red ink."
 
 
-async def _until(socket: WebsocketCommunicator, kind: str, *, timeout: float = 10) -> tuple[dict, list[dict]]:
+async def _until(socket: TestSocket, kind: str) -> tuple[dict, list[dict]]:
     seen = []
     while True:
-        event = await socket.receive_json_from(timeout=timeout)
+        event = await socket.receive_json_from()
         assert event["type"] != "error", event
         seen.append(event)
         if event["type"] == kind:

@@ -4,20 +4,20 @@ through the real Redis channel layer, and nobody else's."""
 import asyncio
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.services import api_key_create
 from tavern.asgi import application
 from tavern.tasks import user_event_deliver
+from tavern.testing.sockets import EVENT_WAIT_SECONDS, TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _socket(token: str | None = None, *, origin: bytes | None = None) -> WebsocketCommunicator:
+def _socket(token: str | None = None, *, origin: bytes | None = None) -> TestSocket:
     headers = [(b"origin", origin)] if origin else []
     path = "/ws/notifications/" + (f"?token={token}" if token else "")
-    return WebsocketCommunicator(application, path, headers=headers)
+    return TestSocket(application, path, headers=headers)
 
 
 async def test_anonymous_socket_is_refused():
@@ -68,13 +68,19 @@ async def test_worker_event_reaches_its_user_and_nobody_else(user, other_user, c
 
     result = await asyncio.to_thread(
         lambda: user_event_deliver.delay(user.pk, "job.finished", {"job": "import", "ok": True}).get(
-            timeout=20
+            timeout=EVENT_WAIT_SECONDS
         )
     )
-    event = await mine.receive_json_from(timeout=10)
+    event = await mine.receive_json_from()
+    # Then one for them, from the same worker: had the first reached their socket too,
+    # it would come before this one.
+    await asyncio.to_thread(
+        lambda: user_event_deliver.delay(other_user.pk, "marker", {}).get(timeout=EVENT_WAIT_SECONDS)
+    )
+    first_of_theirs = await theirs.receive_json_from()
+    await mine.disconnect()
+    await theirs.disconnect()
 
     assert result == "job.finished"
     assert event == {"type": "job.finished", "job": "import", "ok": True}
-    assert await theirs.receive_nothing(timeout=0.5) is True
-    await mine.disconnect()
-    await theirs.disconnect()
+    assert first_of_theirs == {"type": "marker"}

@@ -41,20 +41,24 @@ def _no_stray_connections_at_teardown(django_db_setup, django_db_blocker):  # ty
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
-    """Throttle counters, quotas and cached values must not leak between tests. Only
+    """Throttle counters, quotas and cached values must not leak between tests (nor runs). Only
     the test keys go: the Redis may be shared with `make run` or another test run."""
     import redis
     from django.conf import settings
 
+    def clear() -> None:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        try:
+            for prefix in (settings.CACHES["default"]["KEY_PREFIX"], settings.REDIS_KEY_PREFIX):
+                keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+                if keys:
+                    client.delete(*keys)
+        finally:
+            client.close()
+
+    clear()  # also what a run that was killed left behind
     yield
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        for prefix in (settings.CACHES["default"]["KEY_PREFIX"], settings.REDIS_KEY_PREFIX):
-            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-            if keys:
-                client.delete(*keys)
-    finally:
-        client.close()
+    clear()
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import realtime
-from .generation import GenerationRefused, generation_cancel_local, generation_run
+from .generation import GenerationRefused, generation_reserve, generation_run, generation_stop
 from .payloads import message_payload
 from .quota import QuotaExceeded, quota_check
 from .realtime import db_async
@@ -154,11 +154,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await realtime.chat_publish(self.chat_id, {"type": "message_deleted", "message_id": message_id})
 
     async def on_stop(self, content: dict[str, Any]) -> None:
-        generation_id = await realtime.generation_current(self.chat_id)
-        if generation_id is None:
-            return
-        await realtime.generation_request_stop(generation_id)
-        generation_cancel_local(generation_id)
+        await generation_stop(self.chat_id)
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         await realtime.chat_publish(self.chat_id, {"type": "typing", "user_id": self.user_id})
@@ -181,7 +177,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         return await db_async(_message_of_chat)(self.chat_id, message_id)
 
     async def _generate(self, mode: str, **kwargs: Any) -> None:
-        task = asyncio.create_task(self._generate_task(mode, **kwargs))
+        # The reply's slot is taken before the next frame is handled: a `stop` right
+        # after this always finds the reply it means.
+        generation_id = await generation_reserve(self.chat_id)
+        task = asyncio.create_task(self._generate_task(mode, generation_id=generation_id, **kwargs))
         # keep a reference: the task outlives this handler and may outlive the socket
         _BACKGROUND.add(task)
         task.add_done_callback(_BACKGROUND.discard)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,6 @@ from tavern.ai.chat import (
     AllProvidersFailed,
     ConnectionUsed,
     ProviderStreamBroken,
-    ReasoningDelta,
     StreamFinished,
     TokenDelta,
     stream_with_fallback,
@@ -38,6 +38,8 @@ from .quota import QuotaExceeded, quota_check, quota_consume
 from .realtime import db_async
 from .services import GenerationRecord, message_add_swipe, message_append_reply, message_continue
 from .turn_context import TurnContext, TurnError, turn_context_load
+
+logger = logging.getLogger(__name__)
 
 STOP_POLL_SECONDS = 0.2
 CLEANUP_SECONDS = 5.0
@@ -60,19 +62,66 @@ class GenerationOutcome:
     error: str = ""
 
 
-# generation id → task, for prompt cancellation in this process (others poll Redis)
-_RUNNING: dict[str, asyncio.Task[Any]] = {}
+class _Run:
+    """A generation running in this process: how a stop reaches it.
+
+    A stop never cancels the generation's own task (a cancellation landing in a
+    database call or a Redis command can lose the reply); it ends the provider stream
+    only, so the text written so far is stored and one final event goes out."""
+
+    __slots__ = ("reader", "stop_requested")
+
+    def __init__(self) -> None:
+        self.stop_requested = False
+        self.reader: asyncio.Task[Any] | None = None
+
+    def stop(self) -> None:
+        self.stop_requested = True
+        if self.reader is not None and not self.reader.done():
+            self.reader.cancel()
+
+
+_RUNNING: dict[str, _Run] = {}
 
 
 def generation_cancel_local(generation_id: str) -> bool:
-    task = _RUNNING.get(generation_id)
-    if task is None or task.done():
+    run = _RUNNING.get(generation_id)
+    if run is None:
         return False
-    task.cancel()
+    run.stop()
     return True
 
 
+async def generation_stop(chat_id: int) -> None:
+    """Stop the reply being written in this chat, whichever process writes it."""
+    generation_id = await realtime.generation_current(chat_id)
+    if generation_id is None:
+        return
+    generation_cancel_local(generation_id)
+    await realtime.generation_request_stop(generation_id)
+
+
+async def generation_reserve(chat_id: int) -> str:
+    """Take the chat's one reply slot now; a generation started with the id runs in it.
+
+    A socket reserves before it handles its next frame, so a `stop` that follows a
+    `send` always finds the reply it means."""
+    generation_id = uuid.uuid4().hex
+    try:
+        locked = await realtime.generation_lock(chat_id, generation_id)
+    except realtime.RedisUnavailable as error:
+        raise GenerationRefused(
+            "unavailable", "Replies are unavailable for a moment (the live service is down); try again."
+        ) from error
+    if not locked:
+        raise GenerationRefused("busy", "A reply is already being written in this chat; wait or stop it.")
+    _RUNNING[generation_id] = _Run()
+    return generation_id
+
+
 async def _emit(chat_id: int, event: dict[str, Any], sink: EventSink | None) -> None:
+    """To every socket of the chat and to the caller's sink. A Redis outage costs the
+    sockets their live view, never the reply: the sink still gets it and it is stored."""
     await realtime.chat_publish(chat_id, event)
     if sink is not None:
         await sink(event)
@@ -90,7 +139,7 @@ def _store(ctx: TurnContext, text: str, record: GenerationRecord) -> Message:
             else:
                 message = message_add_swipe(message=target, content=text, generation=record)
         Chat.objects.filter(pk=chat.pk).update(lorebook_state=ctx.lorebook_state)
-        from .tasks import chat_memory_update
+        from .tasks import chat_memory_update  # tasks import this module's callers: a real cycle
 
         chat_id = chat.pk
         transaction.on_commit(lambda: chat_memory_update.delay(chat_id))
@@ -106,20 +155,25 @@ async def generation_run(
     requested_character_id: int | None = None,
     sink: EventSink | None = None,
     quota_checked: bool = False,
+    generation_id: str | None = None,
 ) -> GenerationOutcome | None:
     """Run one generation; None when nobody is to speak (a manual group chat).
-    `quota_checked`: the caller already counted this turn (a send checks before storing)."""
-    if not quota_checked:
-        tier = await db_async(_user_tier)(user_id)
-        try:
-            await quota_check(user_id=user_id, tier=tier)
-        except QuotaExceeded as error:
-            raise GenerationRefused(error.code, error.message) from error
-    generation_id = uuid.uuid4().hex
-    if not await realtime.generation_lock(chat_id, generation_id):
-        raise GenerationRefused("busy", "A reply is already being written in this chat; wait or stop it.")
-    _RUNNING[generation_id] = asyncio.current_task()  # type: ignore[assignment]
+
+    `quota_checked`: the caller already counted this turn (a send checks before storing).
+    `generation_id`: a slot the caller reserved (`generation_reserve`); else one is taken.
+    Whenever it ends — finished, stopped, failed — exactly one final event (done or
+    error) goes to the chat's sockets and the sink, unless it was refused (raised)."""
+    if generation_id is None:
+        generation_id = await generation_reserve(chat_id)
+    run = _RUNNING.setdefault(generation_id, _Run())
+    last_event: dict[str, Any] | None = None
     try:
+        if not quota_checked:
+            tier = await db_async(_user_tier)(user_id)
+            try:
+                await quota_check(user_id=user_id, tier=tier)
+            except QuotaExceeded as error:
+                raise GenerationRefused(error.code, error.message) from error
         try:
             ctx = await db_async(turn_context_load)(
                 chat_id=chat_id,
@@ -132,7 +186,10 @@ async def generation_run(
             raise GenerationRefused(error.code, error.message) from error
         if ctx is None:
             return None
-        outcome, last_event = await _stream(ctx, generation_id, sink)
+        if run.stop_requested or await realtime.generation_stop_requested(generation_id):
+            outcome, last_event = _stopped_before_start(generation_id)
+        else:
+            outcome, last_event = await _stream(ctx, generation_id, run, sink)
     finally:
         _RUNNING.pop(generation_id, None)
         await realtime.live_clear(chat_id)
@@ -141,6 +198,14 @@ async def generation_run(
     # client acting on it at once (regenerate, send) is not refused as busy.
     await _emit(chat_id, last_event, sink)
     return outcome
+
+
+def _stopped_before_start(generation_id: str) -> tuple[GenerationOutcome, dict[str, Any]]:
+    record = GenerationRecord(finish_reason="stopped", is_partial=True)
+    return (
+        GenerationOutcome(generation_id, None, "", record),
+        {"type": "done", "generation_id": generation_id, "message": None, "record": _record_payload(record)},
+    )
 
 
 class _TokenPublisher:
@@ -180,7 +245,7 @@ class _TokenPublisher:
             offset = self.offset
             self.offset += len(text.encode("utf-16-le")) // 2
             self.last_flush = time.perf_counter()
-            await realtime.live_append(self.chat_id, text)
+            await realtime.live_append_best_effort(self.chat_id, text)
             await _emit(
                 self.chat_id,
                 {"type": "token", "generation_id": self.generation_id, "offset": offset, "text": text},
@@ -200,8 +265,49 @@ def _user_tier(user_id: int) -> str:
     return User.objects.only("subscription_tier").get(pk=user_id).subscription_tier
 
 
+@dataclass
+class _Reply:
+    """What the provider stream produced, as far as it got."""
+
+    parts: list[str] = field(default_factory=list)
+    label: str = ""
+    model: str = ""
+    first_token_at: float | None = None
+    finish_reason: str = ""
+    usage: Any = None
+    error: str = ""
+    partial: bool = False
+
+
+async def _read_reply(
+    stream: AsyncIterator[Any], reply: _Reply, publisher: _TokenPublisher, generation_id: str
+) -> None:
+    """Read the provider stream into `reply`, publishing tokens. Runs as the generation's
+    reader task: a stop in this process cancels it; one in another process is seen here."""
+    next_stop_check = time.perf_counter() + STOP_POLL_SECONDS
+    async for event in stream:
+        if isinstance(event, TokenDelta):
+            if not event.text:
+                continue
+            if reply.first_token_at is None:
+                reply.first_token_at = time.perf_counter()
+            reply.parts.append(event.text)
+            await publisher.add(event.text)
+            now = time.perf_counter()
+            if now >= next_stop_check:
+                next_stop_check = now + STOP_POLL_SECONDS
+                if await realtime.generation_stop_requested(generation_id):
+                    reply.finish_reason, reply.partial = "stopped", True
+                    return
+        elif isinstance(event, ConnectionUsed):
+            reply.label, reply.model = event.label, event.model
+        elif isinstance(event, StreamFinished):
+            reply.finish_reason, reply.usage = event.finish_reason or "stop", event.usage
+            reply.model = event.model or reply.model
+
+
 async def _stream(
-    ctx: TurnContext, generation_id: str, sink: EventSink | None
+    ctx: TurnContext, generation_id: str, run: _Run, sink: EventSink | None
 ) -> tuple[GenerationOutcome, dict[str, Any]]:
     """Stream and store the reply; returns the outcome and the last event, for the caller to send."""
     chat_id = ctx.chat_id
@@ -231,92 +337,111 @@ async def _stream(
             )
         ]
     stream = stream_with_fallback(connections, messages, ctx.params)
-    label, model = "", ""
-    parts: list[str] = []
+    reply = _Reply()
     publisher = _TokenPublisher(chat_id, generation_id, sink)
     started = time.perf_counter()
-    first_token_at: float | None = None
-    finish_reason, usage, error, partial = "", None, "", False
-    next_stop_check = started + STOP_POLL_SECONDS
+    run.reader = asyncio.create_task(_read_reply(stream, reply, publisher, generation_id))
+    if run.stop_requested:  # asked to stop while the reply was being set up
+        run.reader.cancel()
+    shutting_down = False
     try:
-        async for event in stream:
-            if isinstance(event, TokenDelta):
-                if not event.text:
-                    continue
-                if first_token_at is None:
-                    first_token_at = time.perf_counter()
-                parts.append(event.text)
-                await publisher.add(event.text)
-                now = time.perf_counter()
-                if now >= next_stop_check:
-                    next_stop_check = now + STOP_POLL_SECONDS
-                    if await realtime.generation_stop_requested(generation_id):
-                        finish_reason, partial = "stopped", True
-                        break
-            elif isinstance(event, ConnectionUsed):
-                label, model = event.label, event.model
-            elif isinstance(event, StreamFinished):
-                finish_reason, usage = event.finish_reason or "stop", event.usage
-                model = event.model or model
-            elif isinstance(event, ReasoningDelta):
-                continue
+        await asyncio.wait({run.reader})
     except asyncio.CancelledError:
-        finish_reason, partial = "stopped", True
-    except ProviderStreamBroken as broken:
-        finish_reason, partial, error = "error", True, str(broken)
-    except AllProvidersFailed as failed:
-        error = failed.message
-        return (
-            GenerationOutcome(generation_id, None, "", GenerationRecord(error=error[:500]), error=error),
-            {"type": "error", "generation_id": generation_id, "code": "provider_failed", "message": error},
-        )
-    finally:
-        close = getattr(stream, "aclose", None)
-        if close is not None:
+        # This task is being cancelled (the process is shutting down): keep what was
+        # written, within a bounded cleanup, then let the cancellation go on.
+        shutting_down = True
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        run.reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run.reader
+    failure = None if run.reader.cancelled() else run.reader.exception()
+    if run.reader.cancelled():
+        reply.finish_reason, reply.partial = "stopped", True
+    elif isinstance(failure, ProviderStreamBroken):
+        reply.finish_reason, reply.partial, reply.error = "error", True, str(failure)
+    elif failure is not None and not isinstance(failure, AllProvidersFailed):
+        logger.error("reply stream failed", exc_info=failure)
+        reply.finish_reason, reply.partial = "error", True
+        reply.error = "The reply stopped because of an error on our side; it has been logged."
+    try:
+        async with asyncio.timeout(CLEANUP_SECONDS):
             # Bounded: a provider that vanished must not hold a stopping reply (or a
             # shutting-down event loop) forever.
-            with contextlib.suppress(TimeoutError, Exception):
-                await asyncio.wait_for(close(), CLEANUP_SECONDS)
-    await asyncio.wait_for(publisher.close(), CLEANUP_SECONDS)
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+            await publisher.close()
+    except TimeoutError:
+        logger.warning("closing the reply stream of chat %s took too long", chat_id)
+    if isinstance(failure, AllProvidersFailed):
+        error = failure.message
+        outcome = GenerationOutcome(generation_id, None, "", GenerationRecord(error=error[:500]), error=error)
+        event = {"type": "error", "generation_id": generation_id, "code": "provider_failed", "message": error}
+    else:
+        outcome, event = await _stored(ctx, generation_id, reply, started)
+    if shutting_down:
+        raise asyncio.CancelledError
+    return outcome, event
 
-    text = "".join(parts)
+
+async def _stored(
+    ctx: TurnContext, generation_id: str, reply: _Reply, started: float
+) -> tuple[GenerationOutcome, dict[str, Any]]:
+    """Store what the stream produced (nothing when empty) and say how it ended."""
+    messages = ctx.prompt.messages
+    text = "".join(reply.parts)
     elapsed_ms = int((time.perf_counter() - started) * 1000)
+    usage = reply.usage
     tokens_in = getattr(usage, "prompt_tokens", None) or count_message_tokens(messages)
     tokens_out = getattr(usage, "completion_tokens", None) or count_tokens(text)
+    first_token_at = reply.first_token_at
     record = GenerationRecord(
-        connection_label=label,
-        model=model,
+        connection_label=reply.label,
+        model=reply.model,
         latency_ms=elapsed_ms,
         first_token_ms=int((first_token_at - started) * 1000) if first_token_at else None,
         tokens_in=tokens_in,
         tokens_out=tokens_out,
-        finish_reason=finish_reason,
-        is_partial=partial,
-        error=error,
+        finish_reason=reply.finish_reason,
+        is_partial=reply.partial,
+        error=reply.error,
         cost_micro_usd=usage_cost_micro_usd(
-            model, tokens_in, tokens_out, base_url=ctx.connections[0].base_url if ctx.connections else None
+            reply.model, tokens_in, tokens_out, base_url=ctx.connections[0].base_url
         )
         if ctx.connections
         else 0,
     )
     if not text and ctx.mode != "continue":
-        message = None
-        last_event = {
-            "type": "error",
-            "generation_id": generation_id,
-            "code": "empty_reply",
-            "message": error or "The model returned an empty reply.",
-        }
-    else:
-        message = await db_async(_store)(ctx, text, record)
-        await quota_consume(user_id=ctx.user_id, tokens=tokens_in + tokens_out)
-        last_event = {
+        if reply.finish_reason == "stopped":
+            return (
+                GenerationOutcome(generation_id, None, "", record),
+                {
+                    "type": "done",
+                    "generation_id": generation_id,
+                    "message": None,
+                    "record": _record_payload(record),
+                },
+            )
+        return (
+            GenerationOutcome(generation_id, None, "", record, error=reply.error),
+            {
+                "type": "error",
+                "generation_id": generation_id,
+                "code": "empty_reply",
+                "message": reply.error or "The model returned an empty reply.",
+            },
+        )
+    # Shielded: once the reply is being stored, nothing may leave it half-done.
+    message = await asyncio.shield(db_async(_store)(ctx, text, record))
+    await quota_consume(user_id=ctx.user_id, tokens=tokens_in + tokens_out)
+    return (
+        GenerationOutcome(generation_id, message, text, record, error=reply.error),
+        {
             "type": "done",
             "generation_id": generation_id,
             "message": message_payload(message),
             "record": _record_payload(record),
-        }
-    return GenerationOutcome(generation_id, message, text, record, error=error), last_event
+        },
+    )
 
 
 def _record_payload(record: GenerationRecord) -> dict[str, Any]:

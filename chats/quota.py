@@ -1,6 +1,8 @@
 """Per-tier rate limits and daily token quotas, counted in Redis.
 
-Limits come from settings.TAVERN_TIER_LIMITS; a limit of 0 means unlimited."""
+Limits come from settings.TAVERN_TIER_LIMITS; a limit of 0 means unlimited. Messages
+a minute are a moving window (tavern.ratelimits); tokens a day reset at midnight UTC.
+Without Redis both fail open, with a log line."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import time
 
 from django.conf import settings
 
-from .realtime import redis_client
+from tavern.ratelimits import rate_limit_hit_async
+
+from .realtime import REDIS_ERRORS, redis_client, redis_outage_log
 
 
 class QuotaExceeded(Exception):
@@ -28,22 +32,25 @@ async def quota_check(*, user_id: int, tier: str) -> None:
     """Count one generation against the per-minute rate and refuse when over the daily tokens."""
     limits = _limits(tier)
     now = int(time.time())
-    minute_key = f"{settings.REDIS_KEY_PREFIX}:rate:{user_id}:{now // 60}"
-    day_key = f"{settings.REDIS_KEY_PREFIX}:tokens:{user_id}:{now // 86400}"
-    pipe = redis_client().pipeline()
-    pipe.incr(minute_key)
-    pipe.expire(minute_key, 120)
-    pipe.get(day_key)
-    count, _, tokens = await pipe.execute()
     per_minute = limits.get("messages_per_minute", 0)
-    if per_minute and count > per_minute:
-        raise QuotaExceeded(
-            "rate_limited",
-            f"You can send {per_minute} messages a minute on the {tier} plan. Try again in a few seconds.",
-            60 - now % 60,
-        )
+    if per_minute:
+        decision = await rate_limit_hit_async(scope="messages", key=str(user_id), rate=f"{per_minute}/min")
+        if not decision.allowed:
+            raise QuotaExceeded(
+                "rate_limited",
+                f"You can send {per_minute} messages a minute on the {tier} plan. "
+                "Try again in a few seconds.",
+                decision.retry_after,
+            )
     per_day = limits.get("tokens_per_day", 0)
-    if per_day and int(tokens or 0) >= per_day:
+    if not per_day:
+        return
+    try:
+        tokens = await redis_client().get(_day_key(user_id, now))
+    except REDIS_ERRORS as error:
+        redis_outage_log("checking the daily token quota", error)
+        return
+    if int(tokens or 0) >= per_day:
         raise QuotaExceeded(
             "quota_exceeded",
             f"You have used today's {per_day:,} tokens of the {tier} plan. It resets at midnight UTC.",
@@ -51,11 +58,18 @@ async def quota_check(*, user_id: int, tier: str) -> None:
         )
 
 
+def _day_key(user_id: int, now: int) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:tokens:{user_id}:{now // 86400}"
+
+
 async def quota_consume(*, user_id: int, tokens: int) -> None:
     if tokens <= 0:
         return
-    day_key = f"{settings.REDIS_KEY_PREFIX}:tokens:{user_id}:{int(time.time()) // 86400}"
     pipe = redis_client().pipeline()
+    day_key = _day_key(user_id, int(time.time()))
     pipe.incrby(day_key, tokens)
     pipe.expire(day_key, 2 * 86400)
-    await pipe.execute()
+    try:
+        await pipe.execute()
+    except REDIS_ERRORS as error:
+        redis_outage_log("counting the tokens of a reply", error)

@@ -6,15 +6,39 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+logger = logging.getLogger(__name__)
+
 LIVE_TTL_SECONDS = 600
+# Redis going away: a refused or broken connection, or a command that timed out.
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+_OUTAGE_LOG_EVERY_SECONDS = 10.0
+_last_outage_log = 0.0
+
+
+class RedisUnavailable(Exception):
+    """Redis did not answer a command that cannot go without it (taking a chat's reply slot)."""
+
+
+def redis_outage_log(what: str, error: BaseException) -> None:
+    """One warning per few seconds while Redis is down, not one per token."""
+    global _last_outage_log
+    now = time.monotonic()
+    if now - _last_outage_log >= _OUTAGE_LOG_EVERY_SECONDS:
+        _last_outage_log = now
+        logger.warning(
+            "Redis unavailable (%s): %s: %s; going on without it", what, type(error).__name__, error
+        )
 
 
 def db_async(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -61,34 +85,58 @@ def redis_client() -> aioredis.Redis:
 
 
 async def chat_publish(chat_id: int, event: dict[str, Any]) -> None:
-    """Send an event to every socket open on the chat (any process, any device)."""
+    """Send an event to every socket open on the chat (any process, any device).
+
+    What is published has already happened (stored, or being streamed to its caller):
+    without Redis the sockets miss the event, and nothing else fails."""
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
         await layer.group_send(chat_group(chat_id), {"type": "chat.event", "event": event})
+    except REDIS_ERRORS as error:
+        redis_outage_log("publishing to the chat's sockets", error)
 
 
 async def generation_lock(chat_id: int, generation_id: str) -> bool:
     """One reply at a time per chat; the lock expires if a process dies mid-reply."""
-    return bool(await redis_client().set(_lock_key(chat_id), generation_id, nx=True, ex=LIVE_TTL_SECONDS))
+    try:
+        return bool(await redis_client().set(_lock_key(chat_id), generation_id, nx=True, ex=LIVE_TTL_SECONDS))
+    except REDIS_ERRORS as error:
+        raise RedisUnavailable(str(error)) from error
 
 
 async def generation_unlock(chat_id: int, generation_id: str) -> None:
     client = redis_client()
-    if (await client.get(_lock_key(chat_id))) == generation_id.encode():
-        await client.delete(_lock_key(chat_id))
+    try:
+        if (await client.get(_lock_key(chat_id))) == generation_id.encode():
+            await client.delete(_lock_key(chat_id))
+    except REDIS_ERRORS as error:
+        redis_outage_log("freeing the chat's reply slot; it expires by itself", error)
 
 
 async def generation_current(chat_id: int) -> str | None:
-    value = await redis_client().get(_lock_key(chat_id))
+    try:
+        value = await redis_client().get(_lock_key(chat_id))
+    except REDIS_ERRORS as error:
+        redis_outage_log("finding the reply being written", error)
+        return None
     return value.decode() if value else None
 
 
 async def generation_request_stop(generation_id: str) -> None:
-    await redis_client().set(_stop_key(generation_id), "1", ex=LIVE_TTL_SECONDS)
+    try:
+        await redis_client().set(_stop_key(generation_id), "1", ex=LIVE_TTL_SECONDS)
+    except REDIS_ERRORS as error:
+        redis_outage_log("asking another process to stop a reply", error)
 
 
 async def generation_stop_requested(generation_id: str) -> bool:
-    return bool(await redis_client().exists(_stop_key(generation_id)))
+    try:
+        return bool(await redis_client().exists(_stop_key(generation_id)))
+    except REDIS_ERRORS as error:
+        redis_outage_log("checking for a stop", error)
+        return False
 
 
 async def live_start(chat_id: int, meta: dict[str, Any]) -> None:
@@ -96,13 +144,19 @@ async def live_start(chat_id: int, meta: dict[str, Any]) -> None:
     pipe = redis_client().pipeline()
     pipe.set(_live_key(chat_id), json.dumps(meta), ex=LIVE_TTL_SECONDS)
     pipe.set(_live_key(chat_id) + ":text", "", ex=LIVE_TTL_SECONDS)
-    await pipe.execute()
+    try:
+        await pipe.execute()
+    except REDIS_ERRORS as error:
+        redis_outage_log("keeping the live reply for reconnecting sockets", error)
 
 
-async def live_append(chat_id: int, text: str) -> None:
+async def live_append_best_effort(chat_id: int, text: str) -> None:
     """Append a token before it is published: a socket that joins mid-stream and reads
     the live text then never misses one (what it did not receive is in the text)."""
-    await redis_client().append(_live_key(chat_id) + ":text", text)
+    try:
+        await redis_client().append(_live_key(chat_id) + ":text", text)
+    except REDIS_ERRORS as error:
+        redis_outage_log("keeping the live reply for reconnecting sockets", error)
 
 
 async def live_get(chat_id: int) -> dict[str, Any] | None:
@@ -113,4 +167,7 @@ async def live_get(chat_id: int) -> dict[str, Any] | None:
 
 
 async def live_clear(chat_id: int) -> None:
-    await redis_client().delete(_live_key(chat_id), _live_key(chat_id) + ":text")
+    try:
+        await redis_client().delete(_live_key(chat_id), _live_key(chat_id) + ":text")
+    except REDIS_ERRORS as error:
+        redis_outage_log("clearing the live reply; it expires by itself", error)

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from characters.selectors import character_get_visible, lorebook_get_owned, persona_get_owned
 from chats import realtime
-from chats.generation import GenerationRefused, generation_cancel_local, generation_run
+from chats.generation import GenerationRefused, generation_run, generation_stop
 from chats.payloads import message_payload
 from chats.quota import QuotaExceeded, quota_check
 from chats.selectors import (
@@ -270,14 +270,7 @@ class ChatStopApi(APIView):
     @extend_schema(request=None, responses={202: None})
     def post(self, request: Request, chat_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
-
-        async def stop() -> None:
-            generation_id = await realtime.generation_current(chat.pk)
-            if generation_id:
-                await realtime.generation_request_stop(generation_id)
-                generation_cancel_local(generation_id)
-
-        async_to_sync(stop)()
+        async_to_sync(generation_stop)(chat.pk)
         return Response(status=status.HTTP_202_ACCEPTED)
 
 

@@ -56,7 +56,7 @@ def clean_quota(user: User) -> Iterator[None]:
     def clear() -> None:
         for pattern in (
             f"{django_settings.REDIS_KEY_PREFIX}:tokens:{user.pk}:*",
-            f"{django_settings.REDIS_KEY_PREFIX}:rate:{user.pk}:*",
+            f"{django_settings.REDIS_KEY_PREFIX}:limits:LIMITER/messages/{user.pk}/*",
         ):
             keys = list(client.scan_iter(pattern))
             if keys:

@@ -128,7 +128,7 @@ def clean_quota(user: User) -> Iterator[None]:
     def clear() -> None:
         for pattern in (
             f"{settings.REDIS_KEY_PREFIX}:tokens:{user.pk}:*",
-            f"{settings.REDIS_KEY_PREFIX}:rate:{user.pk}:*",
+            f"{settings.REDIS_KEY_PREFIX}:limits:LIMITER/messages/{user.pk}/*",
         ):
             keys = list(client.scan_iter(pattern))
             if keys:

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from chats.models import Message, Swipe
 from chats.services import connection_save
 from chats.tests.factories import make_chat
-from chats.tests.sockets import connect
+from chats.tests.sockets import chat_on, connect
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -117,3 +117,18 @@ async def test_when_no_connection_answers_the_socket_gets_an_error_and_the_messa
     )
     _, *rest = await database_sync_to_async(_stored)(chat)
     assert rest == [("user", "What happened to the pier?", False)]
+
+
+async def test_a_reply_cut_short_without_a_finish_reason_is_kept_partial(user, primary):
+    primary.script_reply(REPLY, end_after_chunks=3)
+    chat = await database_sync_to_async(chat_on)(primary, user)
+    socket = await connect(chat.pk, user)
+
+    await socket.send_json_to({"type": "send", "content": "What happened to the pier?", "client_id": "c-1"})
+    done = await socket.next_of("done")
+
+    assert (done["message"]["content"], done["message"]["is_partial"]) == ("The tide took ", True)
+    assert done["record"]["finish_reason"] == "error"
+    assert "the stream ended before the model said it was finished" in done["record"]["error"]
+    stored = await database_sync_to_async(lambda: Message.objects.get(pk=done["message"]["id"]))()
+    assert (stored.content, stored.is_partial) == ("The tide took ", True)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken
 
 from chats.models import Message, Swipe
+from chats.tests.factories import make_chat
 from chats.tests.sockets import chat_on, connect
 from tavern.testing.sockets import TestSocket
 
@@ -80,3 +81,60 @@ async def test_stop_from_the_rest_api_stops_the_reply_the_socket_follows(user, s
 
     assert response.status_code == 202
     assert (done["record"]["finish_reason"], done["message"]["is_partial"]) == ("stopped", True)
+
+
+@pytest.fixture
+def paced_offline_replies(settings):
+    """As `make run` streams: the offline demo at a person's reading pace, tokens batched."""
+    settings.OFFLINE_TOKENS_PER_SECOND = 30
+    settings.TOKEN_BATCH_SECONDS = 0.03
+
+
+async def _final_events_after_stop(socket: TestSocket) -> list[dict]:
+    """Events until the turn's final one (done or error), then one more turn's worth of
+    quiet: a `typing` marker sent after must be the next thing the socket sees."""
+    finals = []
+    while True:
+        event = await socket.receive_json_from()
+        if event["type"] in ("done", "error"):
+            finals.append(event)
+            break
+    await socket.send_json_to({"type": "typing"})
+    while (event := await socket.receive_json_from())["type"] != "typing":
+        if event["type"] in ("done", "error"):
+            finals.append(event)
+    return finals
+
+
+async def test_stop_during_the_second_offline_turn_ends_it_with_one_done(user, paced_offline_replies):
+    chat = await database_sync_to_async(make_chat)(user)
+    socket = await connect(chat.pk, user)
+    await socket.send_json_to({"type": "send", "content": "Hello.", "client_id": "c-1"})
+    await _until(socket, "done")
+    await socket.send_json_to({"type": "send", "content": "Tell me more.", "client_id": "c-2"})
+    await _until(socket, "token", count=2)
+
+    await socket.send_json_to({"type": "stop"})
+    finals = await _final_events_after_stop(socket)
+
+    assert [event["type"] for event in finals] == ["done"]
+    done = finals[0]
+    assert (done["message"]["is_partial"], done["record"]["finish_reason"]) == (True, "stopped")
+    stored = await database_sync_to_async(lambda: Message.objects.get(pk=done["message"]["id"]))()
+    assert (stored.content, stored.is_partial) == (done["message"]["content"], True)
+
+
+async def test_a_stop_before_the_reply_starts_still_ends_the_turn_once(user, paced_offline_replies):
+    chat = await database_sync_to_async(make_chat)(user)
+    socket = await connect(chat.pk, user)
+
+    await socket.send_json_to({"type": "send", "content": "Hello.", "client_id": "c-1"})
+    await socket.send_json_to({"type": "stop"})
+    finals = await _final_events_after_stop(socket)
+
+    assert len(finals) == 1
+    assert finals[0]["type"] in ("done", "error")
+    if finals[0]["type"] == "error":
+        assert finals[0]["code"] == "stopped"
+    else:
+        assert finals[0]["record"]["finish_reason"] in ("stopped", "stop")

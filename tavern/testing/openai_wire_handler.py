@@ -32,6 +32,7 @@ class ScriptedReply:
     text: str
     chunk_delay: float = 0.0
     fail_after_chunks: int | None = None
+    end_after_chunks: int | None = None
     status: int | None = None
     error_body: Mapping[str, Any] | None = None
 
@@ -193,6 +194,9 @@ class _OpenAIWireHandler(BaseHTTPRequestHandler):
             for sent, piece in enumerate(payloads.stream_pieces(text)):
                 if reply.fail_after_chunks is not None and sent >= reply.fail_after_chunks:
                     self._drop_connection()
+                    return
+                if reply.end_after_chunks is not None and sent >= reply.end_after_chunks:
+                    self._send_chunk(b"")  # a clean end of the body: no finish_reason, no [DONE]
                     return
                 if reply.chunk_delay:
                     time.sleep(reply.chunk_delay)

@@ -115,6 +115,7 @@ class OpenAIWireServer:
         *,
         chunk_delay: float = 0.0,
         fail_after_chunks: int | None = None,
+        end_after_chunks: int | None = None,
         status: int | None = None,
         error_body: Mapping[str, Any] | None = None,
     ) -> None:
@@ -122,13 +123,15 @@ class OpenAIWireServer:
 
         `chunk_delay` is slept before each streamed word; `fail_after_chunks=n`
         drops the connection after n words (a non-streamed request gets no
-        answer at all); `status` (4xx/5xx) answers OpenAI's error JSON, or
+        answer at all); `end_after_chunks=n` ends the body cleanly after n words,
+        with no finish_reason and no [DONE] (a proxy that cut the stream short); `status` (4xx/5xx) answers OpenAI's error JSON, or
         `error_body` verbatim.
         """
         reply = ScriptedReply(
             text=text,
             chunk_delay=chunk_delay,
             fail_after_chunks=fail_after_chunks,
+            end_after_chunks=end_after_chunks,
             status=status,
             error_body=error_body,
         )

@@ -91,6 +91,10 @@ class ProviderStreamBroken(ChatProviderError):
         self.reason = reason
 
 
+class ProviderStreamEnded(Exception):
+    """The stream ended without a finish_reason: cut short, not a whole reply."""
+
+
 class AllProvidersFailed(ChatProviderError):
     """No connection answered; `failures` holds one per connection, in the order tried."""
 
@@ -138,6 +142,8 @@ def describe_failure(
         return "provider_error", f"the provider reported an error: {_shorten(error.message)}", None
     if isinstance(error, json.JSONDecodeError):
         return "protocol", "the server's stream is not valid JSON", None
+    if isinstance(error, ProviderStreamEnded):
+        return "protocol", "the stream ended before the model said it was finished", None
     return "protocol", f"the request failed ({type(error).__name__}: {_shorten(str(error))})", None
 
 

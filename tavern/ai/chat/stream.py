@@ -32,6 +32,7 @@ from tavern.ai.chat.config import NO_API_KEY, ChatConnectionConfig, GenerationPa
 from tavern.ai.chat.errors import (
     ProviderRequestFailed,
     ProviderStreamBroken,
+    ProviderStreamEnded,
     describe_failure,
     request_failure,
 )
@@ -134,6 +135,11 @@ async def stream_chat(
         raise ProviderRequestFailed(
             label=config.label, kind="protocol", reason="the server's answer is an empty stream"
         )
+    if reply.finish_reason is None:
+        # Every server we know ends a reply with a finish_reason: a stream that stops
+        # without one was cut short (a proxy, a crashed worker), and is not a whole reply.
+        cut = ProviderStreamEnded()
+        raise _failure(config, reply, cut) from cut
     yield StreamFinished(
         finish_reason=reply.finish_reason,
         usage=reply.usage or reply.estimated_usage(arguments["messages"]),

@@ -1,0 +1,110 @@
+"""Rate limits as moving windows in Redis (the `limits` library), for every limit we keep:
+API throttles, messages a minute, socket events.
+
+A moving window counts the hits of the last N seconds at any moment, so a burst at
+the edge of a clock minute cannot pass twice the limit (a fixed window let 40 through
+against 20/min). When Redis is away the limit fails open with a log line: a rate
+limit is worth less than the service it guards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass
+from functools import cache
+
+import limits
+import limits.errors
+import redis.exceptions
+from django.conf import settings
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
+logger = logging.getLogger(__name__)
+
+_OUTAGE_LOG_EVERY_SECONDS = 10.0
+_last_outage_log = 0.0
+_STORAGE_ERRORS = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    OSError,
+    limits.errors.StorageError,
+)
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    retry_after: int = 0  # seconds until one more hit would be allowed
+
+
+def _storage_uri(redis_url: str) -> str:
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+@cache
+def _limiter() -> MovingWindowRateLimiter:
+    storage = RedisStorage(
+        _storage_uri(settings.REDIS_URL),
+        key_prefix=f"{settings.REDIS_KEY_PREFIX}:limits",
+        socket_connect_timeout=2,
+        socket_timeout=2,
+    )
+    return MovingWindowRateLimiter(storage)
+
+
+_PERIODS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+
+
+@cache
+def rate_parse(rate: str) -> limits.RateLimitItem:
+    """DRF's spelling ('20/min', '600/m', '100/hour', '5/s'), as the settings write rates."""
+    amount, _, period = rate.partition("/")
+    unit = _PERIODS.get(period.strip()[:1].lower())
+    if not amount.strip().isdigit() or unit is None:
+        raise ValueError(f"a rate looks like '20/min' or '100/hour', not {rate!r}")
+    return limits.parse(f"{int(amount)}/{unit}")
+
+
+def rate_limit_hit(*, scope: str, key: str, rate: str) -> RateDecision:
+    """Count one hit of `key` against `rate` in `scope`; refused hits are not counted."""
+    item = rate_parse(rate)
+    limiter = _limiter()
+    try:
+        if limiter.hit(item, scope, key):
+            return RateDecision(allowed=True)
+        reset_at, _remaining = limiter.get_window_stats(item, scope, key)
+    except _STORAGE_ERRORS as error:
+        _log_outage(scope, error)
+        return RateDecision(allowed=True)
+    return RateDecision(allowed=False, retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+async def rate_limit_hit_async(*, scope: str, key: str, rate: str) -> RateDecision:
+    """`rate_limit_hit` from async code (a socket), off the event loop."""
+    return await asyncio.to_thread(rate_limit_hit, scope=scope, key=key, rate=rate)
+
+
+def rate_limit_reset(*, scope: str, key: str, rate: str) -> None:
+    try:
+        _limiter().clear(rate_parse(rate), scope, key)
+    except _STORAGE_ERRORS as error:
+        _log_outage(scope, error)
+
+
+def _log_outage(scope: str, error: BaseException) -> None:
+    global _last_outage_log
+    now = time.monotonic()
+    if now - _last_outage_log >= _OUTAGE_LOG_EVERY_SECONDS:
+        _last_outage_log = now
+        logger.warning(
+            "rate limit %r not checked: Redis unavailable (%s: %s); allowing",
+            scope,
+            type(error).__name__,
+            error,
+        )

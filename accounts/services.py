@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tavern.errors import DomainRuleError
+
 from .models import ApiKey, User
 from .selectors import api_key_hash
 
@@ -23,11 +25,8 @@ PROFILE_FIELDS = (
 )
 
 
-class AccountError(Exception):
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class AccountError(DomainRuleError):
+    """A rule the caller broke; `field` names the input at fault."""
 
 
 @dataclass(frozen=True)

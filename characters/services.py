@@ -17,6 +17,8 @@ from django.utils.text import slugify
 from accounts.models import User
 from characters.cards import CardData, CardError, parse_card_bytes
 from characters.cards import Lorebook as LorebookValue
+from characters.cards.lorebook.key_check import keys_refusal, lorebook_entries_check
+from tavern.errors import DomainRuleError
 
 from .images import avatar_png_normalise
 from .models import (
@@ -43,13 +45,8 @@ from .records import (
 MAX_TAGS = 30
 
 
-class CharacterError(Exception):
+class CharacterError(DomainRuleError):
     """A rule the caller broke; `field` names the input at fault."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 # ---------------------------------------------------------------- tags
@@ -88,6 +85,13 @@ def _character_tags_set(character: Character, tags: list[Tag]) -> list[str]:
 # ---------------------------------------------------------------- lorebooks
 
 
+def _lorebook_entries_check(value: LorebookValue, *, field: str) -> None:
+    try:
+        lorebook_entries_check(value.entries)
+    except CardError as error:
+        raise CharacterError(str(error), field=field) from error
+
+
 def _lorebook_entries_replace(book: Lorebook, value: LorebookValue) -> None:
     book.entries.all().delete()
     LorebookEntry.objects.bulk_create(
@@ -97,7 +101,11 @@ def _lorebook_entries_replace(book: Lorebook, value: LorebookValue) -> None:
 
 
 @transaction.atomic
-def lorebook_create(*, owner: User, value: LorebookValue, is_global: bool = False) -> Lorebook:
+def lorebook_create(
+    *, owner: User, value: LorebookValue, is_global: bool = False, field: str = "entries"
+) -> Lorebook:
+    """`field`: the input to name when an entry is refused (the upload, for an import)."""
+    _lorebook_entries_check(value, field=field)
     book = Lorebook(owner=owner, is_global=is_global, **{name: getattr(value, name) for name in BOOK_COLUMNS})
     if not book.name:
         book.name = "Untitled lorebook"
@@ -108,8 +116,9 @@ def lorebook_create(*, owner: User, value: LorebookValue, is_global: bool = Fals
 
 
 @transaction.atomic
-def lorebook_replace(*, book: Lorebook, value: LorebookValue) -> Lorebook:
+def lorebook_replace(*, book: Lorebook, value: LorebookValue, field: str = "entries") -> Lorebook:
     """Replace the whole book (header and entries) with `value`, e.g. from an import."""
+    _lorebook_entries_check(value, field=field)
     for name in BOOK_COLUMNS:
         setattr(book, name, getattr(value, name))
     book.full_clean()
@@ -141,7 +150,7 @@ def lorebook_import_world(*, owner: User, data: bytes, name: str = "") -> Lorebo
         raise CharacterError(str(error), field="file") from error
     if name:
         value = dataclasses.replace(value, name=name)
-    return lorebook_create(owner=owner, value=value)
+    return lorebook_create(owner=owner, value=value, field="file")
 
 
 @transaction.atomic
@@ -151,6 +160,10 @@ def lorebook_entry_save(
     if entry is None:
         last = book.entries.order_by("-sort_index").values_list("sort_index", flat=True).first()
         entry = LorebookEntry(lorebook=book, sort_index=(last or 0) + 1)
+    for name in ("keys", "secondary_keys"):
+        reason = keys_refusal(data.get(name) or [])
+        if reason:
+            raise CharacterError(reason[:1].upper() + reason[1:] + ".", field=name)
     for name, value in data.items():
         setattr(entry, name, value)
     entry.full_clean()
@@ -248,7 +261,10 @@ def character_create(
     forked_from: Character | None = None,
     change_summary: str = "Created",
     avatar_field: str = "avatar",
+    book_field: str = "character_book",
 ) -> Character:
+    """`avatar_field`, `book_field`: the inputs to name when the avatar or the card's
+    lorebook is refused (the uploaded file, for an import)."""
     _validate_card(card)
     # Hash and snapshot the card as stored: tags folded to the existing tags' spelling.
     tags = tags_resolve(card.tags)
@@ -263,7 +279,7 @@ def character_create(
     )
     _apply_card(character, card)
     if card.character_book is not None:
-        character.book = lorebook_create(owner=owner, value=card.character_book)
+        character.book = lorebook_create(owner=owner, value=card.character_book, field=book_field)
     if avatar_png is not None:
         _store_avatar(character, avatar_png, field=avatar_field)
     character.content_hash = card_content_hash(card)
@@ -288,6 +304,7 @@ def character_import(*, owner: User, data: bytes, filename: str | None = None, *
         avatar_png=parsed.avatar_png,
         change_summary=f"Imported from {filename or 'a file'} ({parsed.spec_version.upper()})",
         avatar_field="file",
+        book_field="file",
         **options,
     )
 
@@ -322,10 +339,12 @@ def character_update(
             changed.append("tag_text")
         if card.character_book is not None:
             if character.book is None:
-                character.book = lorebook_create(owner=character.owner, value=card.character_book)
+                character.book = lorebook_create(
+                    owner=character.owner, value=card.character_book, field="character_book"
+                )
                 changed.append("book")
             else:
-                lorebook_replace(book=character.book, value=card.character_book)
+                lorebook_replace(book=character.book, value=card.character_book, field="character_book")
         elif character.book is not None:
             character.book = None
             changed.append("book")

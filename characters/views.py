@@ -424,9 +424,13 @@ def lorebook_entry_edit(request: HttpRequest, lorebook_id: int, entry_id: int | 
     initial = LorebookEntryForm.initial_for(entry) if entry else _new_entry_initial()
     form = LorebookEntryForm(*_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
-        saved = services.lorebook_entry_save(book=book, entry=entry, data=form.cleaned_data)
-        messages.success(request, f"The entry “{saved}” is saved.")
-        return redirect("characters:lorebook", book.pk)
+        try:
+            saved = services.lorebook_entry_save(book=book, entry=entry, data=form.cleaned_data)
+        except CharacterError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"The entry “{saved}” is saved.")
+            return redirect("characters:lorebook", book.pk)
     return render(request, "characters/lorebook_entry.html", {"book": book, "entry": entry, "form": form})
 
 

@@ -14,6 +14,7 @@ from accounts.models import User
 from characters.models import Character, Persona
 from tavern.ai.tokenizer import count_tokens
 from tavern.crypto import secret_encrypt, secret_hint
+from tavern.errors import DomainRuleError
 
 from .models import Author, Chat, ChatParticipant, Message, ModelConnection, Preset, Swipe, UsageRecord
 
@@ -21,14 +22,8 @@ MAX_MESSAGE_CHARS = 100_000
 MAX_PARTICIPANTS = 12
 
 
-class ChatError(Exception):
+class ChatError(DomainRuleError):
     """A rule the caller broke; `field` names the input at fault."""
-
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
 
 
 @dataclass(frozen=True)

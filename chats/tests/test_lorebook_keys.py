@@ -4,6 +4,7 @@ import random
 import re
 
 import pytest
+import regex
 
 from characters.cards.lorebook.book import Lorebook, LorebookEntry, SelectiveLogic
 from chats.prompting.lorebook import (
@@ -450,7 +451,7 @@ def test_regex_key_on_pieces_agrees_with_searching_the_joined_text() -> None:
         assert isinstance(key, RegexKey)
         assert key.pattern is not None, source
         python_flags = sum({"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}[flag] for flag in flags)
-        expected = re.search(source, "\n".join(pieces), python_flags) is not None
+        expected = regex.search(source, "\n".join(pieces), python_flags) is not None
 
         found = key.matches(
             Haystack([ScanText(piece) for piece in pieces]), case_sensitive=False, whole_words=False

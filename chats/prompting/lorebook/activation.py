@@ -28,11 +28,13 @@ Where we knowingly differ from SillyTavern:
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
 
 from characters.cards.lorebook.book import LorebookEntry
+from characters.cards.lorebook.regex_limits import regex_budget
 from chats.prompting.lorebook.book_run import Activated, BookRun, Candidate, setting
 from chats.prompting.lorebook.budget import BudgetPool, lorebook_budget
 from chats.prompting.lorebook.compiled import (
@@ -93,7 +95,11 @@ def lorebook_activate(
         count_tokens=count_tokens,
         extras=extra_scan_text or ScanExtras(),
     )
-    return run.result()
+    with regex_budget() as budget:
+        result = run.result()
+    if budget.timed_out:
+        result = dataclasses.replace(result, regex_timeouts=tuple(budget.timed_out))
+    return result
 
 
 class _ActivationRun:

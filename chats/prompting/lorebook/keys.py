@@ -14,7 +14,10 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chats.prompting.lorebook.js_regex import js_regex_compile
+import regex
+
+from characters.cards.lorebook.js_regex import js_regex_compile
+from characters.cards.lorebook.regex_limits import regex_find
 
 WORD_RUN = re.compile(r"\w+")
 _WHOLE_WORD = re.compile(r"\w+\Z")
@@ -108,10 +111,11 @@ class PlainKey:
 
 @dataclass(frozen=True, eq=False, slots=True)
 class RegexKey:
-    """A `/pattern/flags` key (see js_regex); `pattern` is None when it does not compile."""
+    """A `/pattern/flags` key (see js_regex); `pattern` is None when it does not compile.
+    Every search runs within the time limits of regex_limits."""
 
     text: str
-    pattern: re.Pattern[str] | None
+    pattern: regex.Pattern[str] | None
     error: str = ""
     sticky: bool = False
     ignore_case: bool = False
@@ -136,15 +140,13 @@ class RegexKey:
             return False
         text = piece.text(True)
         if not self.literal:
-            found = self.pattern.match(text) if self.sticky else self.pattern.search(text)
-            return found is not None
+            return regex_find(self.text, self.pattern, text, sticky=self.sticky) is not None
         literal_text = piece.folded() if self.ignore_case else text  # same length as `text`
         occurrence = literal_text.find(self.literal)
         if occurrence < 0:
             return False
         if not self.window:
-            found = self.pattern.match(text) if self.sticky else self.pattern.search(text)
-            return found is not None
+            return regex_find(self.text, self.pattern, text, sticky=self.sticky) is not None
         return self._search_around(text, literal_text, occurrence)
 
     def _search_around(self, text: str, literal_text: str, occurrence: int) -> bool:
@@ -161,13 +163,13 @@ class RegexKey:
         width, length = self.window, len(text)
         for _ in range(_MOST_WINDOWS):
             start, end = max(0, occurrence - width), min(length, occurrence + width + 1)
-            found = pattern.search(text, start, end)
+            found = regex_find(self.text, pattern, text, start, end)
             if found is not None:
-                return found.end() < end or end == length or pattern.search(text) is not None
+                return found.end() < end or end == length or regex_find(self.text, pattern, text) is not None
             occurrence = literal_text.find(self.literal, occurrence + 1)
             if occurrence < 0:
                 return False
-        return pattern.search(text, max(0, occurrence - width)) is not None
+        return regex_find(self.text, pattern, text, max(0, occurrence - width)) is not None
 
 
 Key = PlainKey | RegexKey

@@ -42,6 +42,7 @@ class ActivationResult:
     report: tuple[EntryReport, ...]  # every entry of every book, in book order
     passes: int
     alert: str = ""  # the budget warning to show, when overflow_alert is on and it overflowed
+    regex_timeouts: tuple[str, ...] = ()  # regex keys that ran out of time, counted as no match
 
     def at_position(self, position: Position) -> tuple[ActivatedEntry, ...]:
         return tuple(entry for entry in self.entries if entry.position == position)

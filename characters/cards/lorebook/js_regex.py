@@ -24,6 +24,10 @@ from dataclasses import dataclass
 from re import _constants as sre_constants
 from re import _parser as sre_parse
 
+import regex
+
+from characters.cards.lorebook.regex_limits import regex_compile
+
 _JS_REGEX_KEY = re.compile(r"/([\w\W]+?)/([gimsuy]*)\Z")
 _UNESCAPED_SLASH = re.compile(r"(?:^|[^\\])/")
 _ASCII_WORD_RUN = re.compile(r"[A-Za-z0-9_]{2,}")
@@ -36,8 +40,11 @@ _LONGEST_WINDOW = 256
 
 @dataclass(frozen=True)
 class JsRegex:
-    pattern: re.Pattern[str] | None  # None: it does not compile, `error` says why
+    # On the time-limited `regex` engine (regex_limits); None: it does not compile, `error` says why.
+    pattern: regex.Pattern[str] | None
     error: str = ""
+    source: str = ""  # in Python's syntax
+    flags: int = 0
     sticky: bool = False  # the y flag: a fresh RegExp only matches at the start
     ignore_case: bool = False
     literal: str = ""  # in every match; lower-cased ASCII when the regex ignores case
@@ -60,17 +67,20 @@ def js_regex_compile(text: str) -> JsRegex | None:
         python_source = _python_pattern(source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # FutureWarning for JavaScript's "[[" and friends
-            pattern = re.compile(python_source, sum(_FLAGS[flag] for flag in flags))
-        parsed = sre_parse.parse(python_source, pattern.flags)
-    except (re.error, ValueError, OverflowError, RecursionError) as error:
+            checked = re.compile(python_source, sum(_FLAGS[flag] for flag in flags))
+            pattern = regex_compile(python_source, checked.flags & ~re.UNICODE)
+        parsed = sre_parse.parse(python_source, checked.flags)
+    except (re.error, regex.error, ValueError, OverflowError, RecursionError) as error:
         return JsRegex(pattern=None, error=str(error))
-    ignore_case = bool(pattern.flags & re.IGNORECASE)
+    ignore_case = bool(checked.flags & re.IGNORECASE)
     literal = _required_literal(parsed, ascii_only=ignore_case)
     sticky = "y" in flags
-    piecewise = not sticky and _stays_within_a_line(parsed, pattern.flags)
+    piecewise = not sticky and _stays_within_a_line(parsed, checked.flags)
     longest_match = parsed.getwidth()[1]
     return JsRegex(
         pattern=pattern,
+        source=python_source,
+        flags=checked.flags,
         sticky=sticky,
         ignore_case=ignore_case,
         literal=literal,

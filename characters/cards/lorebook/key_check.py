@@ -1,0 +1,41 @@
+"""Keys refused before they are stored: a `/regex/` key that could freeze a scan.
+
+Every path that writes lorebook entries (a world file, a card's character_book, the
+editor, the API) checks them here, so a pathological regex never reaches a chat;
+the scan's own time limits (regex_limits) protect against what a check cannot see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from characters.cards.errors import CardError
+from characters.cards.lorebook.book import LorebookEntry
+from characters.cards.lorebook.js_regex import js_regex_compile
+from characters.cards.lorebook.regex_limits import regex_pathology
+
+
+def key_refusal(key: str) -> str:
+    """Why `key` may not be stored, or "" when it may."""
+    compiled = js_regex_compile(key.strip())
+    if compiled is None or compiled.pattern is None:
+        return ""  # plain text, or a regex that does not compile (it never matches)
+    reason = regex_pathology(compiled.source, compiled.flags)
+    return f"the regex {key.strip()} is refused: {reason}" if reason else ""
+
+
+def keys_refusal(keys: Iterable[str]) -> str:
+    """The first refusal among `keys`, or ""."""
+    for key in keys:
+        if isinstance(key, str) and (reason := key_refusal(key)):
+            return reason
+    return ""
+
+
+def lorebook_entries_check(entries: Iterable[LorebookEntry]) -> None:
+    """Raise CardError naming the first entry with a refused key."""
+    for number, entry in enumerate(entries, start=1):
+        reason = keys_refusal([*entry.keys, *entry.secondary_keys])
+        if reason:
+            name = f' "{entry.comment}"' if entry.comment else ""
+            raise CardError(f"Lorebook entry {number}{name}: {reason}.")

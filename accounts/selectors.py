@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -11,6 +12,16 @@ from .models import ApiKey, User
 
 # last_used_at is bookkeeping: write it at most this often per key.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def user_email_verified(*, user: User) -> bool:
+    """Whether the user may sign in where email verification is mandatory: every way in
+    (form, JWT, API key, socket) applies the same rule."""
+    from allauth.account.models import EmailAddress  # allauth's models load after the app registry
+
+    if settings.ACCOUNT_EMAIL_VERIFICATION != "mandatory":
+        return True
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
 
 
 def api_key_hash(raw_key: str) -> str:

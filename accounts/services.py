@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tavern.errors import DomainRuleError
+from tavern.realtime.push import user_sockets_close
 
 from .models import ApiKey, User
 from .selectors import api_key_hash
@@ -73,10 +74,36 @@ def user_profile_update(*, user: User, data: dict[str, Any]) -> User:
 
 
 @transaction.atomic
+def user_credentials_revoke(*, user: User, api_keys: bool) -> None:
+    """End what a signed-in device holds: every refresh token is blacklisted, every open
+    socket closed (after the commit), and the API keys revoked when asked. Access tokens
+    die with the password they were issued under (SIMPLE_JWT CHECK_REVOKE_TOKEN) or with
+    the account's deactivation; sessions elsewhere end with the password change itself."""
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
+    if api_keys:
+        ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    user_sockets_close(user_id=user.pk)
+
+
+@transaction.atomic
+def user_password_changed(*, user: User, revoke_api_keys: bool) -> None:
+    """After a password change or reset (the form says whether keys go too)."""
+    user_credentials_revoke(user=user, api_keys=revoke_api_keys)
+
+
+@transaction.atomic
 def user_set_active(*, user: User, active: bool) -> User:
-    """Ban (active=False) or unban. A banned user's sessions, JWTs and API keys stop
-    working at once: every authenticator refuses inactive users."""
+    """Ban (active=False) or unban. A banned user's sessions and JWTs stop working at once
+    (every authenticator refuses inactive users), their sockets close, their refresh
+    tokens and API keys are revoked: an unban does not bring those back."""
     if user.is_active != active:
         user.is_active = active
         user.save(update_fields=["is_active"])
+        if not active:
+            user_credentials_revoke(user=user, api_keys=True)
     return user

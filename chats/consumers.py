@@ -12,6 +12,9 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from tavern.realtime.groups import user_group
+from tavern.realtime.push import CLOSE_SIGNED_OUT
+
 from . import realtime
 from .generation import GenerationRefused, generation_reserve, generation_run, generation_stop
 from .payloads import message_payload
@@ -47,11 +50,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)  # another user's chat looks missing
             return
         await self.channel_layer.group_add(realtime.chat_group(self.chat_id), self.channel_name)
+        # The user's own group: a ban or a password change closes this socket too.
+        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "chat_id"):
             await self.channel_layer.group_discard(realtime.chat_group(self.chat_id), self.channel_name)
+            await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
 
     # ------------------------------------------------------------ dispatch
 
@@ -73,9 +79,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._error(error.code, error.message, retry_after=error.retry_after)
         except _NotFound:
             await self._error("not_found", "That message does not exist in this chat.")
+        except _SignedOut:
+            await self.close(code=CLOSE_SIGNED_OUT)
 
     async def chat_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+
+    async def user_disconnect(self, message: dict[str, Any]) -> None:
+        await self.close(code=message["code"])
 
     async def _error(self, code: str, message: str, *, field: str | None = None, **extra: Any) -> None:
         payload: dict[str, Any] = {"type": "error", "code": code, "message": message, **extra}
@@ -201,6 +212,11 @@ class _NotFound(Exception):
     pass
 
 
+class _SignedOut(Exception):
+    """The account was deactivated while its socket was open (the push that closes it
+    may not have arrived, e.g. while Redis was away)."""
+
+
 def _int_or_none(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -222,7 +238,10 @@ def _append_user(chat_id: int, user_id: int, text: str, client_id: str):  # type
 
     from .selectors import chat_get_for_user
 
-    chat = chat_get_for_user(chat_id=chat_id, user=User.objects.get(pk=user_id))
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise _SignedOut
+    chat = chat_get_for_user(chat_id=chat_id, user=user)
     return message_append_user(chat=chat, content=text, client_id=client_id)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -61,14 +62,18 @@ def _limiter() -> MovingWindowRateLimiter:
 _PERIODS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
 
 
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])[a-z]*\s*", re.IGNORECASE)
+
+
 @cache
 def rate_parse(rate: str) -> limits.RateLimitItem:
-    """DRF's spelling ('20/min', '600/m', '100/hour', '5/s'), as the settings write rates."""
-    amount, _, period = rate.partition("/")
-    unit = _PERIODS.get(period.strip()[:1].lower())
-    if not amount.strip().isdigit() or unit is None:
-        raise ValueError(f"a rate looks like '20/min' or '100/hour', not {rate!r}")
-    return limits.parse(f"{int(amount)}/{unit}")
+    """DRF's spelling ('20/min', '600/m', '100/hour', '5/s'), and a number of periods
+    ('30/15m': 30 in any 15 minutes), as the settings write rates."""
+    found = _RATE.fullmatch(rate)
+    if found is None:
+        raise ValueError(f"a rate looks like '20/min', '100/hour' or '30/15m', not {rate!r}")
+    amount, multiple, unit = found.groups()
+    return limits.parse(f"{int(amount)} per {int(multiple or 1)} {_PERIODS[unit.lower()]}")
 
 
 def rate_limit_hit(*, scope: str, key: str, rate: str) -> RateDecision:
@@ -88,6 +93,20 @@ def rate_limit_hit(*, scope: str, key: str, rate: str) -> RateDecision:
 async def rate_limit_hit_async(*, scope: str, key: str, rate: str) -> RateDecision:
     """`rate_limit_hit` from async code (a socket), off the event loop."""
     return await asyncio.to_thread(rate_limit_hit, scope=scope, key=key, rate=rate)
+
+
+def rate_limit_exceeded(*, scope: str, key: str, rate: str) -> RateDecision:
+    """Whether one more hit would be refused, without counting one."""
+    item = rate_parse(rate)
+    limiter = _limiter()
+    try:
+        if limiter.test(item, scope, key):
+            return RateDecision(allowed=True)
+        reset_at, _remaining = limiter.get_window_stats(item, scope, key)
+    except _STORAGE_ERRORS as error:
+        _log_outage(scope, error)
+        return RateDecision(allowed=True)
+    return RateDecision(allowed=False, retry_after=max(1, math.ceil(reset_at - time.time())))
 
 
 def rate_limit_reset(*, scope: str, key: str, rate: str) -> None:

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
+from accounts.lockout import login_lockout
 from accounts.models import ApiKey, User
+from accounts.selectors import user_email_verified
+from tavern.api.exceptions import EmailUnverified, LockedOut
 
 
 class MeOutput(serializers.ModelSerializer):
@@ -57,19 +61,26 @@ class ApiKeyCreateInput(serializers.Serializer):
 
 
 class TokenObtainInput(TokenObtainPairSerializer):
-    """`username` may be the username or the email address."""
+    """`username` may be the username or the email address. The sign-in form's rules
+    hold here too: the lockout policy, and a verified email address."""
 
     def validate(self, attrs):  # type: ignore[no-untyped-def]
-        user = authenticate(
-            request=self.context.get("request"),
-            username=attrs[self.username_field],
-            password=attrs["password"],
-        )
+        request = self.context["request"]
+        http_request = getattr(request, "_request", request)
+        credentials = {"username": attrs[self.username_field], "password": attrs["password"]}
+        lockout = login_lockout(http_request, credentials)
+        if lockout is not None:
+            raise LockedOut(lockout.message, retry_after=lockout.retry_after)
+        user = authenticate(request=http_request, **credentials)
         if user is None or not user.is_active:
             raise serializers.ValidationError(
                 {"non_field_errors": ["No active account with these credentials."]},
                 code="authentication_failed",
             )
+        if not user_email_verified(user=user):
+            raise EmailUnverified()
+        # A sign-in like the form's: last_login, and the lockout's failure count reset.
+        user_logged_in.send(sender=user.__class__, request=http_request, user=user)
         refresh = self.get_token(user)
         self.user = user
         return {"refresh": str(refresh), "access": str(refresh.access_token)}

@@ -14,6 +14,7 @@ from accounts.selectors import api_key_get_for_user, api_key_list
 from accounts.services import AccountError, api_key_create, api_key_revoke, user_profile_update
 from tavern.api.errors import DomainError
 from tavern.api.pagination import PagePagination
+from tavern.api.throttling import SignInThrottle
 
 from .serializers import (
     ApiKeyCreatedOutput,
@@ -28,12 +29,7 @@ from .serializers import (
 
 class TokenObtainApi(TokenObtainPairView):
     serializer_class = TokenObtainInput
-    throttle_scope = "auth"
-
-    def get_throttles(self):  # type: ignore[no-untyped-def]
-        from rest_framework.throttling import ScopedRateThrottle
-
-        return [ScopedRateThrottle()]
+    throttle_classes = [SignInThrottle]
 
 
 class LogoutApi(APIView):

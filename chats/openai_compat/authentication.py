@@ -10,10 +10,11 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest
 
+from accounts.lockout import SignInRefused, api_key_user
 from accounts.models import User
-from accounts.selectors import api_key_authenticate
+from tavern.client_ip import client_ip
 
-from .errors import AUTHENTICATION, OpenAIError
+from .errors import AUTHENTICATION, RATE_LIMIT, OpenAIError
 
 
 async def request_user(request: HttpRequest) -> User:
@@ -29,7 +30,16 @@ async def request_user(request: HttpRequest) -> User:
         )
     user = None
     if token.startswith(settings.API_KEY_PREFIX):
-        user = await sync_to_async(api_key_authenticate)(raw_key=token)
+        try:
+            user = await sync_to_async(api_key_user)(raw_key=token, client=client_ip(request))
+        except SignInRefused as refused:
+            raise OpenAIError(
+                429,
+                refused.message,
+                type=RATE_LIMIT,
+                code="locked_out",
+                headers={"Retry-After": str(refused.retry_after), "x-should-retry": "false"},
+            ) from refused
     if user is None:
         raise OpenAIError(
             401,

@@ -14,6 +14,7 @@ from django.http import JsonResponse
 
 INVALID_REQUEST = "invalid_request_error"
 AUTHENTICATION = "authentication_error"
+RATE_LIMIT = "rate_limit_error"
 
 
 def error_body(

@@ -13,6 +13,8 @@ from channels.middleware import BaseMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
+from tavern.client_ip import client_ip_of_scope
+
 
 def _bearer_token(scope: dict[str, Any]) -> str | None:
     for name, value in scope.get("headers", []):
@@ -26,19 +28,24 @@ def _bearer_token(scope: dict[str, Any]) -> str | None:
 
 
 @database_sync_to_async
-def _user_for_token(token: str):  # type: ignore[no-untyped-def]
+def _user_for_token(token: str, client: str):  # type: ignore[no-untyped-def]
+    # Imported here: this module is loaded by the ASGI routing before the app registry is ready.
+    from rest_framework.exceptions import AuthenticationFailed
     from rest_framework_simplejwt.authentication import JWTAuthentication
     from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-    from accounts.selectors import api_key_authenticate
+    from accounts.lockout import SignInRefused, api_key_user
 
     if token.startswith(settings.API_KEY_PREFIX):
-        return api_key_authenticate(raw_key=token) or AnonymousUser()
+        try:
+            return api_key_user(raw_key=token, client=client) or AnonymousUser()
+        except SignInRefused:
+            return AnonymousUser()
     authenticator = JWTAuthentication()
     try:
         validated = authenticator.get_validated_token(token.encode())
-        user = authenticator.get_user(validated)
-    except (InvalidToken, TokenError):
+        user = authenticator.get_user(validated)  # refuses inactive users and changed passwords
+    except (InvalidToken, TokenError, AuthenticationFailed):
         return AnonymousUser()
     return user if user.is_active else AnonymousUser()
 
@@ -48,7 +55,7 @@ class TokenAuthMiddleware(BaseMiddleware):
         token = _bearer_token(scope)
         user = scope.get("user")
         if token and (user is None or not user.is_authenticated):
-            scope = dict(scope, user=await _user_for_token(token))
+            scope = dict(scope, user=await _user_for_token(token, client_ip_of_scope(scope)))
         return await super().__call__(scope, receive, send)
 
 

@@ -32,3 +32,6 @@ class UserEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def user_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+
+    async def user_disconnect(self, message: dict[str, Any]) -> None:
+        await self.close(code=message["code"])

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "csp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tavern.request_context.UserContextMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tavern.urls"
@@ -191,6 +193,9 @@ CELERY_TIMEZONE = "UTC"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # accounts/lockout.py: a locked-out address or account checks no password, on any path
+    "accounts.lockout.AddressLockoutBackend",
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -210,8 +215,15 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/h/ip"}
+# Failed sign-ins are limited by accounts/lockout.py for every way in, not by allauth.
+ACCOUNT_RATE_LIMITS = {"login_failed": False, "signup": "20/h/ip"}
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+# A new password signs every other device out (accounts/forms.py).
+ACCOUNT_FORMS = {
+    "reset_password_from_key": "accounts.forms.ResetPasswordKeyForm",
+    "change_password": "accounts.forms.ChangePasswordForm",
+    "set_password": "accounts.forms.SetPasswordForm",
+}
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
 # Google and Discord appear only when their credentials are configured.
@@ -225,6 +237,23 @@ for _provider in ("google", "discord"):
             "SCOPE": ["profile", "email"] if _provider == "google" else ["identify", "email"],
         }
 
+# Who may speak for the client in X-Forwarded-For (tavern/client_ip.py): none by default.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+LOGIN_FAILURES_PER_IP = env.str("LOGIN_FAILURES_PER_IP", default="30/15m")
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "accounts.lockout.account_identifier"
+AXES_CLIENT_IP_CALLABLE = "tavern.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Axes counts per account only; per address is accounts/lockout.py's own moving window
+# (a different, higher limit: one office or phone network shares an address).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tavern <noreply@tavern.local>")
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
@@ -235,7 +264,7 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tavern.api.authentication.ApiKeyAuthentication",
+        "accounts.api.authentication.ApiKeyAuthentication",
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -243,8 +272,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "tavern.api.pagination.PagePagination",
     "PAGE_SIZE": 20,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "tavern.api.throttling.AnonThrottle",
+        "tavern.api.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
@@ -261,8 +290,10 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_LIFETIME", default=14 * 24 * 3600)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
+    "UPDATE_LAST_LOGIN": False,  # the token view sends user_logged_in, which updates it
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash: a password change or reset ends them all.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -369,6 +400,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "daphne": {"level": "WARNING"},
         "celery": {"level": LOG_LEVEL},
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -34,12 +34,11 @@ def test_wrong_method_is_a_405_in_the_error_shape(user_client):
     }
 
 
-def test_throttled_requests_get_a_429_in_the_error_shape(user_client, monkeypatch):
-    from rest_framework.throttling import SimpleRateThrottle
-
-    monkeypatch.setattr(
-        SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "2/min", "auth": "2/min"}
-    )
+def test_throttled_requests_get_a_429_in_the_error_shape(user_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/min", "user": "2/min", "auth": "2/min"},
+    }
 
     codes = [user_client.get(reverse("api:me")).status_code for _ in range(3)]
     last = user_client.get(reverse("api:me"))

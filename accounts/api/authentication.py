@@ -1,5 +1,8 @@
 """`Authorization: Bearer tvn_...`: personal API keys. Other bearer tokens fall
-through to the JWT authenticator that follows in the settings."""
+through to the JWT authenticator that follows in the settings.
+
+A wrong key counts against the client's address in the one lockout policy
+(accounts/lockout.py), and a locked-out address gets no key checked."""
 
 from __future__ import annotations
 
@@ -7,7 +10,9 @@ from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from accounts.selectors import api_key_authenticate
+from accounts.lockout import SignInRefused, api_key_user
+from tavern.api.exceptions import LockedOut
+from tavern.client_ip import client_ip
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -19,7 +24,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         token = token.strip()
         if scheme != self.keyword or not token.startswith(settings.API_KEY_PREFIX):
             return None
-        user = api_key_authenticate(raw_key=token)
+        try:
+            user = api_key_user(raw_key=token, client=client_ip(request))
+        except SignInRefused as refused:
+            raise LockedOut(refused.message, retry_after=refused.retry_after) from refused
         if user is None:
             raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")
         return (user, token)

@@ -1,9 +1,19 @@
+"""Back office for accounts: users (ban, unban), personal API keys (revoke) and the
+audit log of privileged access, which nobody can add to, change or delete from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
-from .models import ApiKey, User
+from .models import ApiKey, AuditEntry, User
 from .services import api_key_revoke, user_set_active
 
 
@@ -73,3 +83,60 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for key in queryset:
             api_key_revoke(key=key)
         self.message_user(request, f"{queryset.count()} key(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read by staff (and superusers); written only by `audit_entry_create`, so the
+    log cannot be edited by the people it watches, superusers included."""
+
+    list_display = (
+        "created_at",
+        "staff",
+        "kind",
+        "target_link",
+        "subject",
+        "reference",
+        "reason_excerpt",
+        "expires_at",
+    )
+    list_filter = ("kind", ("staff", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("reason", "reference", "object_repr", "staff__username", "subject__username")
+    list_select_related = ("staff", "subject", "content_type")
+    show_full_result_count = False
+    fields = (
+        "created_at",
+        "staff",
+        "kind",
+        "target_link",
+        "subject",
+        "reference",
+        "reason",
+        "expires_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="object", ordering="object_repr")
+    def target_link(self, entry: AuditEntry) -> str:
+        label = f"{entry.content_type.model} {entry.object_id}: {entry.object_repr}"
+        try:
+            url = reverse(
+                f"admin:{entry.content_type.app_label}_{entry.content_type.model}_change",
+                args=[entry.object_id],
+            )
+        except NoReverseMatch:
+            return label
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description="reason")
+    def reason_excerpt(self, entry: AuditEntry) -> str:
+        return Truncator(" ".join(entry.reason.split())).chars(80)

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from .models import ApiKey, User
+from .models import ApiKey, AuditEntry, AuditKind, User
 
 # last_used_at is bookkeeping: write it at most this often per key.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -53,3 +56,30 @@ def api_key_get_for_user(*, key_id: int, user: User) -> ApiKey:
         return ApiKey.objects.get(pk=key_id, user=user)
     except ApiKey.DoesNotExist:
         raise Http404 from None
+
+
+def _active_grants(*, staff: User, kind: AuditKind, target_type: type[models.Model]) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(
+        staff=staff,
+        kind=kind,
+        content_type=ContentType.objects.get_for_model(target_type),
+        expires_at__gt=timezone.now(),
+    )
+
+
+def audit_grant_active(
+    *, staff: User, kind: AuditKind, target_type: type[models.Model], object_id: int
+) -> AuditEntry | None:
+    """The grant (the latest to expire) that `staff` holds now on one object, or None.
+    Grants are personal: another staff user's grant is not one."""
+    return (
+        _active_grants(staff=staff, kind=kind, target_type=target_type)
+        .filter(object_id=object_id)
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def audit_granted_ids(*, staff: User, kind: AuditKind, target_type: type[models.Model]) -> QuerySet[Any]:
+    """The ids of the objects `staff` holds a grant on now, as a subquery (no query of its own)."""
+    return _active_grants(staff=staff, kind=kind, target_type=target_type).values("object_id")

@@ -1,18 +1,32 @@
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
 from django.utils import timezone
 
 from tavern.errors import DomainRuleError
 from tavern.realtime.push import user_sockets_close
 
-from .models import ApiKey, User
+from .models import (
+    AUDIT_REASON_MAX_CHARS,
+    AUDIT_REASON_MIN_CHARS,
+    AUDIT_REFERENCE_MAX_CHARS,
+    ApiKey,
+    AuditEntry,
+    AuditKind,
+    User,
+)
 from .selectors import api_key_hash
+
+logger = logging.getLogger(__name__)
 
 MAX_ACTIVE_API_KEYS = 20
 PROFILE_FIELDS = (
@@ -107,3 +121,59 @@ def user_set_active(*, user: User, active: bool) -> User:
         if not active:
             user_credentials_revoke(user=user, api_keys=True)
     return user
+
+
+def audit_entry_create(
+    *,
+    staff: User,
+    kind: AuditKind,
+    target: models.Model,
+    subject: User | None,
+    reason: str,
+    reference: str,
+    valid_for: timedelta | None = None,
+) -> AuditEntry:
+    """Log a privileged access by `staff` to `target` (whose data: `subject`), and with
+    `valid_for` grant it until then. The only way an entry is written."""
+    if not (staff.is_active and staff.is_staff):
+        raise PermissionDenied("Only active staff accounts act in the back office.")
+    reason = reason.strip()
+    reference = reference.strip()
+    if len(reason) < AUDIT_REASON_MIN_CHARS:
+        raise AccountError(
+            f"Give a reason of at least {AUDIT_REASON_MIN_CHARS} characters; it is kept in the audit log.",
+            field="reason",
+        )
+    if len(reason) > AUDIT_REASON_MAX_CHARS:
+        raise AccountError(f"Keep the reason under {AUDIT_REASON_MAX_CHARS} characters.", field="reason")
+    if not reference:
+        raise AccountError("Give the report id or the legal request number.", field="reference")
+    if len(reference) > AUDIT_REFERENCE_MAX_CHARS:
+        raise AccountError(
+            f"Keep the reference under {AUDIT_REFERENCE_MAX_CHARS} characters.", field="reference"
+        )
+    now = timezone.now()
+    entry = AuditEntry.objects.create(
+        staff=staff,
+        kind=kind,
+        content_type=ContentType.objects.get_for_model(target),
+        object_id=target.pk,
+        object_repr=str(target)[:200],
+        subject=subject,
+        reason=reason,
+        reference=reference,
+        created_at=now,
+        expires_at=now + valid_for if valid_for else None,
+    )
+    # Also in the application log, for whoever ships logs to a SIEM.
+    logger.info(
+        "audit %s: staff %s, %s %s, subject %s, reference %r",
+        kind,
+        staff.pk,
+        entry.content_type.model,
+        target.pk,
+        subject.pk if subject else None,
+        reference,
+        extra={"audit_entry": entry.pk},
+    )
+    return entry

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import factory
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
 
 from accounts.models import User
 
@@ -27,3 +28,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified_email(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
         if create and extracted is not False:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+
+def staff_with_role(role: str, **fields: object) -> User:
+    """A back-office account in one of the role groups (accounts/migrations/0002_roles.py)."""
+    user = UserFactory(is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=role))
+    return user

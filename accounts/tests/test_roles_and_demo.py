@@ -22,6 +22,18 @@ def test_role_groups_exist_with_their_permissions():
     assert "change_periodictask" in set(staff.permissions.values_list("codename", flat=True))
 
 
+def test_staff_read_the_audit_log_and_nobody_writes_it():
+    def audit_codenames(role):
+        return set(
+            Group.objects.get(name=role)
+            .permissions.filter(content_type__model="auditentry")
+            .values_list("codename", flat=True)
+        )
+
+    assert audit_codenames("staff") == {"view_auditentry"}
+    assert audit_codenames("moderator") == set()
+
+
 @override_settings(DEBUG=False)
 def test_seed_demo_is_idempotent_and_creates_no_admin_outside_debug():
     call_command("seed_demo", stdout=None)

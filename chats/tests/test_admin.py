@@ -1,12 +1,14 @@
 """The chats back office: shared connections (staff), chats and messages read-only
-(moderators), usage totals, and who is refused."""
+(moderators, the text under a logged grant: test_admin_private_access.py), usage
+totals, and who is refused."""
 
 import pytest
 from django.contrib.auth.models import Group
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory, staff_with_role
 from chats.admin import CHAT_RECENT_MESSAGES
 from chats.models import Message, ModelConnection, UsageRecord
+from chats.private_access import private_content_access_grant
 from chats.services import connection_save, message_append_user
 from chats.tests.factories import make_chat
 from tavern.crypto import secret_decrypt
@@ -21,20 +23,20 @@ USAGE = "/admin/chats/usagerecord/"
 KEY = "sk-live-0123456789abcdefWXYZ"
 
 
-def _with_role(role: str):
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 @pytest.fixture
 def staff():
-    return _with_role("staff")
+    return staff_with_role("staff")
 
 
 @pytest.fixture
 def moderator():
-    return _with_role("moderator")
+    return staff_with_role("moderator")
+
+
+def _grant(staff, chat):
+    return private_content_access_grant(
+        staff=staff, chat=chat, reason="Reported for harassment in this chat.", reference="report 41"
+    )
 
 
 def _connection_form(**overrides):
@@ -183,11 +185,12 @@ def test_a_failing_connection_test_is_recorded_as_failed(client, staff):
     assert connection.last_test_message != ""
 
 
-def test_moderator_reads_a_chat_and_cannot_change_it(client, moderator):
+def test_moderator_with_access_reads_a_chat_and_cannot_change_it(client, moderator):
     owner = UserFactory()
     chat = make_chat(owner)  # the greeting is message 1
     for number in range(CHAT_RECENT_MESSAGES + 5):
         message_append_user(chat=chat, content=f"Line number {number:03d} of the story.")
+    _grant(moderator, chat)
     client.force_login(moderator)
 
     page = client.get(f"{CHATS}{chat.pk}/change/")
@@ -199,7 +202,7 @@ def test_moderator_reads_a_chat_and_cannot_change_it(client, moderator):
     assert "Line number 024 of the story." in html
     assert "Line number 005 of the story." in html
     assert "Line number 004 of the story." not in html  # older than the latest 20
-    assert f"{MESSAGES}?chat__id__exact={chat.pk}" in html
+    assert f"{MESSAGES}?chat={chat.pk}" in html
     assert 'name="_save"' not in html
     assert change.status_code == 403
     chat.refresh_from_db()
@@ -212,12 +215,14 @@ def test_chat_page_queries_do_not_grow_with_messages(client, moderator, django_a
         Message(chat=chat, position=position, author="user", name="Bo", content=f"m{position}")
         for position in range(2, 502)
     )
+    _grant(moderator, chat)
     client.force_login(moderator)
     client.get(f"{CHATS}{chat.pk}/change/")  # warm the content-type cache
 
-    # session, user, user and group permissions, the chat (owner, persona, connection,
-    # preset and branch joined), its participants, the latest messages
-    with django_assert_num_queries(7):
+    # session, user, user and group permissions, the moderator's grant on the chat,
+    # the chat (owner, persona, connection, preset and branch joined), its
+    # participants, the latest messages
+    with django_assert_num_queries(8):
         response = client.get(f"{CHATS}{chat.pk}/change/")
 
     assert response.status_code == 200
@@ -228,16 +233,20 @@ def test_message_list_filtered_to_one_chat(client, moderator):
     chat, other = make_chat(owner), make_chat(owner)
     message_append_user(chat=chat, content="Only in the first chat.")
     message_append_user(chat=other, content="Only in the second chat.")
+    _grant(moderator, chat)
+    _grant(moderator, other)
     client.force_login(moderator)
 
-    response = client.get(MESSAGES, {"chat__id__exact": chat.pk})
-    found = client.get(MESSAGES, {"q": "second chat"})
+    response = client.get(MESSAGES, {"chat": chat.pk})
+    found = client.get(MESSAGES, {"chat": other.pk, "q": "second chat"})
+    not_found = client.get(MESSAGES, {"chat": chat.pk, "q": "second chat"})
 
     assert response.status_code == 200
     html = response.content.decode()
     assert "Only in the first chat." in html
     assert "Only in the second chat." not in html
     assert "Only in the second chat." in found.content.decode()
+    assert "Only in the second chat." not in not_found.content.decode()
 
 
 def test_usage_changelist_shows_totals_of_the_filtered_records(client, staff):

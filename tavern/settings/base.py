@@ -427,6 +427,8 @@ TAVERN_TIER_LIMITS = {
     "plus": {"messages_per_minute": 60, "tokens_per_day": 3_000_000},
     "pro": {"messages_per_minute": 120, "tokens_per_day": 0},
 }
+# How long a staff user's logged access to one private chat lasts (accounts.AuditEntry).
+PRIVATE_CONTENT_ACCESS_MINUTES = env.int("PRIVATE_CONTENT_ACCESS_MINUTES", default=30)
 # The offline demo provider's pace (tokens a second); 0 streams at once.
 OFFLINE_TOKENS_PER_SECOND = env.int("OFFLINE_TOKENS_PER_SECOND", default=30)
 # Streamed tokens closer together than this travel to sockets as one event.

@@ -62,17 +62,24 @@ def characters_discoverable(*, user: AnyUser) -> QuerySet[Character]:
     queryset = character_list_base().filter(
         visibility=Visibility.PUBLIC, deleted_at__isnull=True, is_hidden=False
     )
-    if not (user.is_authenticated and user.sees_nsfw):
+    if not _sees_nsfw(user):
         queryset = queryset.filter(is_nsfw=False)
     return queryset
 
 
+def _sees_nsfw(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and user.sees_nsfw)
+
+
 def character_get_visible(*, character_id: int, user: AnyUser) -> Character:
-    """A character the user may open: theirs (even deleted), or public/unlisted and alive."""
+    """A character the user may open (read, export, chat with): theirs (even deleted),
+    or public/unlisted and alive, NSFW only for adults who opted in."""
     viewer = _viewer_id(user)
     visible = Q(
         visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED], deleted_at__isnull=True, is_hidden=False
     )
+    if not _sees_nsfw(user):
+        visible &= Q(is_nsfw=False)
     if viewer is not None:
         visible |= Q(owner_id=viewer)
     character = (

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from chats.models import Chat, ChatParticipant, ModelConnection, Preset, SpeakerStrategy
@@ -125,6 +127,23 @@ class ConnectionOutput(serializers.ModelSerializer):
 
     def get_has_api_key(self, connection: ModelConnection) -> bool:
         return bool(connection.api_key_encrypted)
+
+
+class SharedConnectionOutput(serializers.ModelSerializer):
+    """A staff-shared connection as a user sees it: a label and the model, nothing of
+    where it points or how it authenticates (M4)."""
+
+    class Meta:
+        model = ModelConnection
+        fields = ["id", "name", "model", "is_shared"]
+        read_only_fields = fields
+
+
+def connection_output(connection: ModelConnection, *, viewer_id: int) -> dict[str, Any]:
+    """Owners see their connection whole; anyone else only what SharedConnectionOutput shows."""
+    if connection.owner_id == viewer_id:
+        return ConnectionOutput(connection).data
+    return SharedConnectionOutput(connection).data
 
 
 class ConnectionInput(serializers.Serializer):

@@ -7,7 +7,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.http import HttpResponse, StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,8 +65,10 @@ from .serializers import (
     ParticipantAddInput,
     ParticipantUpdateInput,
     PresetSerializer,
+    SharedConnectionOutput,
     StreamInput,
     SwipeInput,
+    connection_output,
 )
 
 
@@ -538,9 +540,17 @@ class ChatImportApi(APIView):
 
 
 class ConnectionListCreateApi(APIView):
-    @extend_schema(responses=ConnectionOutput(many=True))
+    @extend_schema(
+        responses=PolymorphicProxySerializer(
+            component_name="ConnectionListItem",
+            serializers=[ConnectionOutput, SharedConnectionOutput],
+            resource_type_field_name=None,
+            many=True,
+        )
+    )
     def get(self, request: Request) -> Response:
-        return Response(ConnectionOutput(connections_for_user(user=request.user), many=True).data)
+        connections = connections_for_user(user=request.user)
+        return Response([connection_output(c, viewer_id=request.user.pk) for c in connections])
 
     @extend_schema(request=ConnectionInput, responses={201: ConnectionOutput})
     def post(self, request: Request) -> Response:
@@ -577,8 +587,18 @@ class ConnectionTestApi(APIView):
 
         connection = connection_get_usable(connection_id=connection_id, user=request.user)
         result = async_to_sync(connection_test)(connection_config(connection))
-        if connection.owner_id == request.user.pk:
-            connection_record_test(connection=connection, ok=result.ok, message=result.message)
+        if connection.owner_id != request.user.pk:
+            # A shared connection's failure names its address or its server's words: not
+            # for users. They learn whether it answers; staff see the details.
+            message = (
+                f"{connection.name} answered."
+                if result.ok
+                else f"{connection.name} is not answering right now."
+            )
+            return Response(
+                {"ok": result.ok, "latency_ms": result.latency_ms, "message": message, "models": []}
+            )
+        connection_record_test(connection=connection, ok=result.ok, message=result.message)
         return Response(
             {
                 "ok": result.ok,

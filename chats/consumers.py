@@ -8,11 +8,12 @@ chat receives the same events through the channel layer."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
 
-from tavern.realtime.groups import user_group
+from tavern.realtime.consumers import CLOSE_NOT_FOUND, TavernSocket
 from tavern.realtime.push import CLOSE_SIGNED_OUT
 
 from . import realtime
@@ -30,69 +31,55 @@ from .services import (
     message_swipe_select,
 )
 
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_NOT_FOUND = 4404
 RESUME_LIMIT = 200
+TYPING_EVERY_SECONDS = 2.0  # typing events a socket may publish, at most one per this
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(TavernSocket):
     chat_id: int
-    user_id: int
+    joined_chat = False
+    last_typing = 0.0
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
         self.chat_id = int(self.scope["url_route"]["kwargs"]["chat_id"])
-        self.user_id = user.pk
+        if not await self.admit():
+            return
         if not await db_async(chat_owned_exists)(chat_id=self.chat_id, user_id=self.user_id):
             await self.close(code=CLOSE_NOT_FOUND)  # another user's chat looks missing
             return
         await self.channel_layer.group_add(realtime.chat_group(self.chat_id), self.channel_name)
-        # The user's own group: a ban or a password change closes this socket too.
-        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+        self.joined_chat = True
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "chat_id"):
+        if self.joined_chat:
             await self.channel_layer.group_discard(realtime.chat_group(self.chat_id), self.channel_name)
-            await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+        await super().disconnect(code)
 
     # ------------------------------------------------------------ dispatch
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self._error("invalid", "Each event is a JSON object with a 'type'.")
-            return
         handler = getattr(self, f"on_{content['type']}", None)
         if handler is None:
-            await self._error("unknown_event", f"Unknown event type {content['type']!r}.")
+            await self.send_error("unknown_event", f"Unknown event type {content['type']!r}.")
             return
         try:
             await handler(content)
         except ChatError as error:
-            await self._error(error.code, error.message, field=error.field)
+            await self.send_error(error.code, error.message, field=error.field)
         except GenerationRefused as error:
-            await self._error(error.code, error.message)
+            await self.send_error(error.code, error.message)
         except QuotaExceeded as error:
-            await self._error(error.code, error.message, retry_after=error.retry_after)
+            await self.send_error(error.code, error.message, retry_after=error.retry_after)
         except _NotFound:
-            await self._error("not_found", "That message does not exist in this chat.")
+            await self.send_error("not_found", "That message does not exist in this chat.")
         except _SignedOut:
             await self.close(code=CLOSE_SIGNED_OUT)
+        except Http404:  # the chat itself was deleted while the socket was open
+            await self.close(code=CLOSE_NOT_FOUND)
 
     async def chat_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
-
-    async def user_disconnect(self, message: dict[str, Any]) -> None:
-        await self.close(code=message["code"])
-
-    async def _error(self, code: str, message: str, *, field: str | None = None, **extra: Any) -> None:
-        payload: dict[str, Any] = {"type": "error", "code": code, "message": message, **extra}
-        if field:
-            payload["field"] = field
-        await self.send_json(payload)
 
     # ------------------------------------------------------------ events
 
@@ -168,6 +155,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await generation_stop(self.chat_id)
 
     async def on_typing(self, content: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_EVERY_SECONDS:
+            return  # the other sockets already show "typing…"; more says nothing new
+        self.last_typing = now
         await realtime.chat_publish(self.chat_id, {"type": "typing", "user_id": self.user_id})
 
     async def on_resume(self, content: dict[str, Any]) -> None:

@@ -11,8 +11,7 @@ import time
 from django.conf import settings
 
 from tavern.ratelimits import rate_limit_hit_async
-
-from .realtime import REDIS_ERRORS, redis_client, redis_outage_log
+from tavern.realtime.redis import REDIS_ERRORS, redis_client, redis_outage_log
 
 
 class QuotaExceeded(Exception):

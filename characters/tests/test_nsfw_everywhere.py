@@ -27,12 +27,16 @@ def _viewer(kind: str):
     adult = TODAY.replace(year=TODAY.year - 30)
     minor = TODAY.replace(year=TODAY.year - 15)
     return {
-        "minor who opted in": UserFactory(birth_date=minor, show_nsfw=True, content_filter=ContentFilter.NONE),
+        "minor who opted in": UserFactory(
+            birth_date=minor, show_nsfw=True, content_filter=ContentFilter.NONE
+        ),
         "adult who did not opt in": UserFactory(birth_date=adult, show_nsfw=False),
         "adult filtering strictly": UserFactory(
             birth_date=adult, show_nsfw=True, content_filter=ContentFilter.STRICT
         ),
-        "adult who opted in": UserFactory(birth_date=adult, show_nsfw=True, content_filter=ContentFilter.MILD),
+        "adult who opted in": UserFactory(
+            birth_date=adult, show_nsfw=True, content_filter=ContentFilter.MILD
+        ),
     }[kind]
 
 
@@ -77,7 +81,13 @@ def test_an_nsfw_character_is_missing_for_whoever_does_not_see_nsfw(nsfw_charact
 def test_an_adult_who_opted_in_reaches_it(nsfw_character):
     statuses = _reach(_viewer("adult who opted in"), nsfw_character)
 
-    assert statuses == {"api detail": 200, "api export": 200, "page": 200, "page export": 200, "new chat": 201}
+    assert statuses == {
+        "api detail": 200,
+        "api export": 200,
+        "page": 200,
+        "page export": 200,
+        "new chat": 201,
+    }
 
 
 def test_the_owner_reaches_their_own_nsfw_character_whatever_their_filter(nsfw_character):
@@ -85,4 +95,10 @@ def test_the_owner_reaches_their_own_nsfw_character_whatever_their_filter(nsfw_c
 
     statuses = _reach(owner, nsfw_character)
 
-    assert statuses == {"api detail": 200, "api export": 200, "page": 200, "page export": 200, "new chat": 201}
+    assert statuses == {
+        "api detail": 200,
+        "api export": 200,
+        "page": 200,
+        "page export": 200,
+        "new chat": 201,
+    }

@@ -35,7 +35,9 @@ def test_the_list_shows_a_shared_connection_as_a_label_and_a_model(user_client):
 
     response = user_client.get(reverse("api:connections"))
 
-    assert response.json() == [{"id": shared.pk, "name": "House model", "model": "house-13b", "is_shared": True}]
+    assert response.json() == [
+        {"id": shared.pk, "name": "House model", "model": "house-13b", "is_shared": True}
+    ]
 
 
 def test_the_settings_page_does_not_show_where_a_shared_connection_points(user):

@@ -269,6 +269,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "tavern.api.parsers.CheckedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "tavern.api.pagination.PagePagination",
     "PAGE_SIZE": 20,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -431,6 +436,8 @@ TAVERN_TIER_LIMITS = {
 PRIVATE_CONTENT_ACCESS_MINUTES = env.int("PRIVATE_CONTENT_ACCESS_MINUTES", default=30)
 # The offline demo provider's pace (tokens a second); 0 streams at once.
 OFFLINE_TOKENS_PER_SECOND = env.int("OFFLINE_TOKENS_PER_SECOND", default=30)
+# Sockets one user may hold open at once, over every process (tavern/realtime/socket_limits.py).
+WEBSOCKETS_PER_USER = env.int("WEBSOCKETS_PER_USER", default=20)
 # Streamed tokens closer together than this travel to sockets as one event.
 TOKEN_BATCH_SECONDS = env.float("TOKEN_BATCH_SECONDS", default=0.03)
 CELERY_BEAT_SCHEDULE = {

@@ -7,8 +7,8 @@ MAX_REQUEST_BODY_BYTES (tavern/http_server.py), and an ASGI middleware applies t
 table in front of Django (tavern/request_body_limit.py). Limits are read from settings
 on every request, so an override in a test or a changed environment applies at once.
 
-Only Django settings and the URL resolver are used here: the web server imports this
-module before the application is loaded.
+Nothing here needs Django set up at import time: the web server imports this module
+before it loads the application.
 """
 
 from __future__ import annotations

@@ -8,11 +8,10 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from chats.services import MAX_PARTICIPANTS
-from chats.sillytavern_jsonl import MAX_IMPORT_BYTES
 
-MAX_PRESET_BYTES = 1024 * 1024
 OFFLINE_DEMO_LABEL = "Offline demo (canned replies, no model)"
 
 
@@ -68,8 +67,9 @@ class ChatImportForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(f"A chat file is at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+        limit = settings.CHAT_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(f"A chat file is at most {limit // (1024 * 1024)} MB.")
         return upload
 
 
@@ -192,8 +192,10 @@ class PresetImportForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_PRESET_BYTES:
-            raise forms.ValidationError("A preset file is at most 1 MB.")
+        if upload.size > settings.PRESET_MAX_BYTES:
+            raise forms.ValidationError(
+                f"A preset file is at most {settings.PRESET_MAX_BYTES // (1024 * 1024)} MB."
+            )
         return upload
 
     def preset_json(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +21,6 @@ from tavern.ai.tokenizer import count_tokens
 
 from .models import Author, Chat, ChatParticipant, Message, Swipe
 
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MAX_IMPORT_MESSAGES = 200_000
 
 
@@ -75,8 +75,9 @@ def chat_export_jsonl(*, chat: Chat) -> bytes:
 
 def _parse_lines(data: bytes) -> list[tuple[int, dict[str, Any]]]:
     """The file's JSON objects, each with its line number (for errors a user can find)."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ChatImportError(f"The chat file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+    limit = settings.CHAT_IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise ChatImportError(f"The chat file is larger than {limit // (1024 * 1024)} MB.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -1,4 +1,5 @@
-"""HTTP through Django, WebSockets through Channels with session or token auth."""
+"""HTTP through Django behind a request-body limit per endpoint; WebSockets through
+Channels with session or token auth."""
 
 import os
 
@@ -10,11 +11,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from tavern.realtime.auth import BrowserOriginValidator, auth_middleware_stack  # noqa: E402
+from tavern.request_body_limit import RequestBodyLimitMiddleware  # noqa: E402
 from tavern.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimitMiddleware(django_asgi_app),
         "websocket": BrowserOriginValidator(auth_middleware_stack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,9 +1,10 @@
 """`make run`: one supervised group of everything Tavern needs on one machine.
 
 Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point
-elsewhere), migrates, loads the demo data, then runs daphne (HTTP + WebSocket),
-a Celery worker and Celery beat. Ctrl-C or SIGTERM stops every process it
-started, the embedded servers included. If one child dies, the group stops.
+elsewhere), migrates, loads the demo data, then runs the web server (daphne with a
+cap on request bodies, tavern/http_server.py; HTTP + WebSocket), a Celery worker
+and Celery beat. Ctrl-C or SIGTERM stops every process it started, the embedded
+servers included. If one child dies, the group stops.
 
     python -m tavern.supervisor [--port 8000] [--host 127.0.0.1]
 """
@@ -51,11 +52,10 @@ def _port_free(host: str, port: int) -> bool:
 
 def _children(host: str, port: int) -> list[Child]:
     var = embedded.var_dir()
+    web_server = [sys.executable, "-m", "tavern.http_server"]
     celery = [sys.executable, "-m", "celery", "-A", "tavern"]
     return [
-        Child(
-            "web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "tavern.asgi:application"]
-        ),
+        Child("web", [*web_server, "-b", host, "-p", str(port), "tavern.asgi:application"]),
         Child("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--hostname=worker@%h"]),
         Child(
             "beat",

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
@@ -643,8 +644,10 @@ class PresetImportApi(APIView):
         data = FileInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        if upload.size > 1024 * 1024:
-            raise DomainError("A preset file is at most 1 MB.", field="file")
+        if upload.size > settings.PRESET_MAX_BYTES:
+            raise DomainError(
+                f"A preset file is at most {settings.PRESET_MAX_BYTES // (1024 * 1024)} MB.", field="file"
+            )
         try:
             preset_json = json.loads(upload.read().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -3,7 +3,8 @@
     {"error": {"code": "...", "message": "...", "fields": {...}}}
 
 `fields` maps a field name (dotted for nested ones) to its messages and is
-present only for validation errors.
+present only for validation errors. The shape itself is built in
+tavern/api/error_shape.py, which the web server uses too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from tavern.api.error_shape import error_body
 from tavern.errors import DomainRuleError
 
 logger = logging.getLogger(__name__)
@@ -32,13 +34,6 @@ class DomainError(exceptions.APIException):
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(detail=message, code=code or self.default_code)
         self.field = field
-
-
-def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return {"error": body}
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:

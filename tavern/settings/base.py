@@ -330,6 +330,15 @@ MEDIA_ROOT = VAR_DIR / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=2 * 1024 * 1024)
+CHAT_IMPORT_MAX_BYTES = env.int("CHAT_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+PRESET_MAX_BYTES = 1024 * 1024
+
+# Request bodies are refused before they are read. The web server (tavern/http_server.py)
+# answers 413 to any body over MAX_REQUEST_BODY_BYTES: a little above the largest upload
+# accepted, a SillyTavern chat of CHAT_IMPORT_MAX_BYTES. Below it, each endpoint has its own
+# limit (tavern/http_limits.py): REQUEST_BODY_LIMIT_DEFAULT unless it takes uploads.
+MAX_REQUEST_BODY_BYTES = env.int("MAX_REQUEST_BODY_BYTES", default=52 * 1024 * 1024)
+REQUEST_BODY_LIMIT_DEFAULT = env.int("REQUEST_BODY_LIMIT_DEFAULT", default=1024 * 1024)
 
 if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
     _default_storage = {

@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from accounts.models import SubscriptionTier
+from tavern.outbound import validate_outbound_url
 
 from .models import Chat, ChatParticipant, Message, ModelConnection, Preset, Swipe, UsageRecord
 from .services import connection_record_test, connection_save
@@ -60,7 +61,11 @@ class ModelConnectionForm(forms.ModelForm):
     """A shared connection. The key is write-only: never rendered, blank keeps the stored one."""
 
     base_url = forms.URLField(
-        label="Base URL", max_length=500, assume_scheme="https", help_text="e.g. https://openrouter.ai/api/v1"
+        label="Base URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="e.g. https://openrouter.ai/api/v1",
+        validators=[validate_outbound_url],
     )
     api_key = forms.CharField(
         label="API key",

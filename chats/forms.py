@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 
 from chats.services import MAX_PARTICIPANTS
+from tavern.outbound import validate_outbound_url
 
 OFFLINE_DEMO_LABEL = "Offline demo (canned replies, no model)"
 
@@ -80,6 +81,7 @@ class ConnectionForm(forms.Form):
         label="Base URL",
         help_text="An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://127.0.0.1:5001/v1.",
         assume_scheme="https",
+        validators=[validate_outbound_url],
     )
     model = forms.CharField(max_length=200)
     api_key = forms.CharField(

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import SubscriptionTier
+from tavern.outbound import validate_outbound_url
 
 from ..models import ModelConnection
 from ..services import connection_record_test, connection_save
@@ -25,7 +26,11 @@ class ModelConnectionForm(forms.ModelForm):
     """A shared connection. The key is write-only: never rendered, blank keeps the stored one."""
 
     base_url = forms.URLField(
-        label="Base URL", max_length=500, assume_scheme="https", help_text="e.g. https://openrouter.ai/api/v1"
+        label="Base URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="e.g. https://openrouter.ai/api/v1",
+        validators=[validate_outbound_url],
     )
     api_key = forms.CharField(
         label="API key",

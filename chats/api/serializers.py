@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from chats.models import Chat, ChatParticipant, ModelConnection, Preset, SpeakerStrategy
+from tavern.outbound import validate_outbound_url
 
 
 class ParticipantOutput(serializers.ModelSerializer):
@@ -148,7 +149,7 @@ def connection_output(connection: ModelConnection, *, viewer_id: int) -> dict[st
 
 class ConnectionInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    base_url = serializers.URLField(max_length=500)
+    base_url = serializers.URLField(max_length=500, validators=[validate_outbound_url])
     model = serializers.CharField(max_length=200)
     api_key = serializers.CharField(required=False, allow_blank=True, max_length=500, write_only=True)
     extra_headers = serializers.DictField(child=serializers.CharField(max_length=500), required=False)

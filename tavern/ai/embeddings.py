@@ -223,6 +223,8 @@ class OpenAIEmbeddingProvider:
             if self._client is None:
                 import openai
 
+                # Not through tavern/outbound's guard: this base URL is the operator's
+                # (settings TAVERN_EMBEDDINGS), often a local server, never a user's.
                 self._client = openai.OpenAI(
                     base_url=self.config.base_url,
                     # Keyless local servers (Ollama, llama.cpp, vLLM) accept any key; a

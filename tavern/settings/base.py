@@ -368,6 +368,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Requests to URLs that users give (model connections) refuse loopback, private,
+# link-local, multicast, reserved and cloud metadata addresses (tavern/outbound/).
+# Private networks (a local Ollama, llama.cpp, KoboldCpp) are allowed when this is on;
+# unset, it follows DEBUG, read when used (production forces DEBUG off).
+OUTBOUND_ALLOW_PRIVATE_NETWORKS: bool | None = env.bool("OUTBOUND_ALLOW_PRIVATE_NETWORKS", default=None)
+# Host names (exact), IP addresses and CIDR networks always allowed, e.g. "ollama,10.0.5.0/24".
+OUTBOUND_ALLOWED_HOSTS: list[str] = env.list("OUTBOUND_ALLOWED_HOSTS", default=[])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -29,6 +29,10 @@ CHANNEL_LAYERS = {
 }
 CELERY_TASK_DEFAULT_QUEUE = _TEST_PREFIX
 REDIS_KEY_PREFIX = _TEST_PREFIX
+# The wire servers listen on 127.0.0.1; everything else local is refused, as in production.
+# Tests that prove a refusal clear the list (tavern/tests/test_outbound_*.py).
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = False
+OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
 OFFLINE_TOKENS_PER_SECOND = env.int("OFFLINE_TOKENS_PER_SECOND", default=0)  # noqa: F405 - at once in tests
 TOKEN_BATCH_SECONDS = env.float("TOKEN_BATCH_SECONDS", default=0.0)  # noqa: F405 - one event per token
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - tests open and close as they go

@@ -38,6 +38,16 @@ class ScriptedReply:
 
 
 @dataclass(frozen=True)
+class ScriptedPage:
+    """A raw answer (any content type), for servers that do not speak the protocol."""
+
+    body: bytes
+    content_type: str
+    status: int = 200
+    cut_after_bytes: int | None = None
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
     method: str
     path: str
@@ -54,6 +64,7 @@ class WireState:
     lock: threading.Lock = field(default_factory=threading.Lock)
     chat_script: deque[ScriptedReply] = field(default_factory=deque)
     embeddings_script: deque[ScriptedReply] = field(default_factory=deque)
+    models_script: deque[ScriptedPage] = field(default_factory=deque)
     requests: list[RecordedRequest] = field(default_factory=list)
     cancelled_streams: int = 0
     completion_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -94,8 +105,14 @@ class _OpenAIWireHandler(BaseHTTPRequestHandler):
         self._record(body=None)
         if self._path() != MODELS_PATH:
             self._send_error(404, message=f"Invalid URL (GET {self.path})")
+            return
+        state = self.server.state
+        with state.lock:
+            page = state.models_script.popleft() if state.models_script else None
+        if page is not None:
+            self._send_page(page)
         elif self._authorized():
-            self._send_json(200, payloads.model_list(self.server.state.model_ids))
+            self._send_json(200, payloads.model_list(state.model_ids))
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -295,6 +312,17 @@ class _OpenAIWireHandler(BaseHTTPRequestHandler):
             self.send_header("Retry-After", "1")
         self.end_headers()
         self.wfile.write(encoded)
+
+    def _send_page(self, page: ScriptedPage) -> None:
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        self.end_headers()
+        if page.cut_after_bytes is None:
+            self.wfile.write(page.body)
+            return
+        self.wfile.write(page.body[: page.cut_after_bytes])
+        self._drop_connection()
 
     def _send_event(self, payload: dict[str, Any]) -> None:
         self._send_chunk(f"data: {json.dumps(payload)}\n\n".encode())

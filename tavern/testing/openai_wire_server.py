@@ -32,6 +32,7 @@ from tavern.testing.openai_wire_handler import (
     EMBEDDINGS_PATH,
     MODELS_PATH,
     RecordedRequest,
+    ScriptedPage,
     ScriptedReply,
     WireHTTPServer,
     WireState,
@@ -143,11 +144,26 @@ class OpenAIWireServer:
         with self._state.lock:
             self._state.embeddings_script.append(ScriptedReply(text="", status=status, error_body=error_body))
 
+    def script_models_page(
+        self,
+        body: str,
+        *,
+        content_type: str = "text/html; charset=utf-8",
+        cut_after_bytes: int | None = None,
+    ) -> None:
+        """Answer the next GET /models with `body` as it is: a web page where the API
+        should be (a base URL missing its /v1), or a proxy's own answer.
+        `cut_after_bytes=n` drops the connection after n bytes of the body."""
+        page = ScriptedPage(body=body.encode(), content_type=content_type, cut_after_bytes=cut_after_bytes)
+        with self._state.lock:
+            self._state.models_script.append(page)
+
     def reset(self) -> None:
         """Forget scripted replies and recorded requests, for a server shared between tests."""
         with self._state.lock:
             self._state.chat_script.clear()
             self._state.embeddings_script.clear()
+            self._state.models_script.clear()
             self._state.requests.clear()
             self._state.cancelled_streams = 0
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tavern.ai.chat import ChatConnectionConfig, connection_test
+from tavern.ai.chat import ChatConnectionConfig, ProbeLimits, connection_test
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, MODELS_PATH, OpenAIWireServer
 
 
@@ -95,3 +95,107 @@ async def test_a_server_error_is_not_retried_while_the_user_waits(wire_server):
 
     assert (result.ok, result.message) == (False, "Wire: the provider had an internal error (500)")
     assert len(wire_server.requests_to(CHAT_COMPLETIONS_PATH)) == 1
+
+
+# --- whatever the server answers, the test ends soon with a result ------------------
+
+
+async def test_a_web_page_where_the_model_list_should_be_says_to_check_the_base_url(wire_server):
+    wire_server.script_models_page("<!doctype html><html><body>Welcome to our site</body></html>")
+
+    result = await connection_test(wire_connection(wire_server))
+
+    assert (result.ok, result.models) == (False, ())
+    assert result.message == (
+        f"Wire: {wire_server.base_url}/models answered a web page, not a model list; "
+        "check the base URL (an OpenAI-compatible API's usually ends in /v1)"
+    )
+    assert wire_server.requests_to(CHAT_COMPLETIONS_PATH) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [("plain words", "text/plain"), ("[[[[" * 20_000, "application/json")],
+    ids=["plain text", "JSON nested past the parser's depth"],
+)
+async def test_any_answer_that_is_not_json_is_a_result(wire_server, body, content_type):
+    wire_server.script_models_page(body, content_type=content_type)
+
+    result = await connection_test(wire_connection(wire_server))
+
+    assert (result.ok, result.message) == (
+        False,
+        f"Wire: {wire_server.base_url}/models answered something that is not JSON, not a model list; "
+        "check the base URL (an OpenAI-compatible API's usually ends in /v1)",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"status": "ok"}', '{"data": "none"}', '{"data": [{"id": 7}, "x", {"id": "local-model"}]}'],
+    ids=["another object", "data that is not a list", "entries without a text id"],
+)
+async def test_json_of_another_shape_lists_what_it_can_and_the_model_decides(wire_server, body):
+    wire_server.script_models_page(body, content_type="application/json")
+
+    result = await connection_test(wire_connection(wire_server))
+
+    assert result.ok is True
+    assert result.models == (("local-model",) if "local-model" in body else ())
+    assert len(wire_server.requests_to(CHAT_COMPLETIONS_PATH)) == 1
+
+
+async def test_a_model_list_cut_short_is_a_dropped_connection(wire_server):
+    wire_server.script_models_page(
+        '{"object": "list", "data": []}', content_type="application/json", cut_after_bytes=5
+    )
+
+    result = await connection_test(wire_connection(wire_server))
+
+    assert (result.ok, result.message) == (
+        False,
+        f"Wire: the connection dropped while reading {wire_server.base_url}/models",
+    )
+    assert wire_server.requests_to(CHAT_COMPLETIONS_PATH) == []
+
+
+async def test_a_model_list_larger_than_the_limit_is_not_read(wire_server):
+    result = await connection_test(wire_connection(wire_server), limits=ProbeLimits(list_max_bytes=16))
+
+    assert (result.ok, result.models) == (True, ())
+
+
+async def test_a_silent_server_is_given_up_on_after_the_probes_limit_not_the_connections():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever answers
+        port = silent.getsockname()[1]
+        config = ChatConnectionConfig(
+            label="Silent", base_url=f"http://127.0.0.1:{port}/v1", model="m", timeout_seconds=600
+        )
+
+        result = await connection_test(config, limits=ProbeLimits(list_seconds=0.2))
+
+    assert (result.ok, result.message) == (False, "Silent: timed out after 0.2 s")
+
+
+async def test_rate_limiting_is_reported_at_once_without_retrying(wire_server):
+    wire_server.script_reply("", status=429)
+
+    result = await connection_test(wire_connection(wire_server))
+
+    assert (result.ok, result.message) == (False, "Wire: rate limited (429), try again in 1 s")
+    assert len(wire_server.requests_to(CHAT_COMPLETIONS_PATH)) == 1
+
+
+async def test_a_refused_address_is_reported_and_never_asked(settings, wire_server):
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+
+    result = await connection_test(wire_connection(wire_server))
+
+    assert (result.ok, result.message) == (
+        False,
+        f"Wire: this server does not connect to {wire_server.base_url}: 127.0.0.1 is a private or local "
+        "address (loopback); an operator can allow local model servers with OUTBOUND_ALLOW_PRIVATE_NETWORKS",
+    )
+    assert wire_server.requests == []

@@ -11,6 +11,7 @@ from tavern.ai.chat.config import ChatConnectionConfig as ChatConnectionConfig
 from tavern.ai.chat.config import GenerationParams as GenerationParams
 from tavern.ai.chat.config import chat_request_arguments as chat_request_arguments
 from tavern.ai.chat.connection_test import ConnectionTestResult as ConnectionTestResult
+from tavern.ai.chat.connection_test import ProbeLimits as ProbeLimits
 from tavern.ai.chat.connection_test import connection_test as connection_test
 from tavern.ai.chat.errors import AllProvidersFailed as AllProvidersFailed
 from tavern.ai.chat.errors import ChatProviderError as ChatProviderError

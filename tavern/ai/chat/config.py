@@ -32,7 +32,7 @@ class ChatConnectionConfig:
     api_key: str = field(default="", repr=False)
     extra_headers: Mapping[str, str] = field(default_factory=dict, hash=False)
     timeout_seconds: float = 60.0
-    connect_timeout: float = 10.0
+    connect_timeout: float = 5.0
     max_retries: int = 2
     context_size: int | None = None
     max_reply_tokens: int | None = None

@@ -19,6 +19,11 @@ import httpx2
 import openai
 
 from tavern.ai.chat.config import ChatConnectionConfig
+from tavern.outbound import OutboundAddressRefused
+
+# What a request to a connection raises: the client's errors, and the outbound
+# guard's refusal (raised outside them so that the client does not retry it).
+REQUEST_ERRORS = (openai.OpenAIError, OutboundAddressRefused)
 
 FailureKind = Literal[
     "auth",
@@ -34,6 +39,7 @@ FailureKind = Literal[
     "connection",
     "provider_error",
     "protocol",
+    "address_refused",
 ]
 
 _ErrorT = TypeVar("_ErrorT", bound=BaseException)
@@ -122,6 +128,8 @@ def describe_failure(
     config: ChatConnectionConfig, error: BaseException
 ) -> tuple[FailureKind, str, int | None]:
     """(kind, reason for the user, HTTP status) of an error raised by the openai client."""
+    if isinstance(error, OutboundAddressRefused):
+        return "address_refused", f"this server does not connect to {config.base_url}: {error.reason}", None
     if isinstance(error, openai.APIStatusError):
         kind, reason = _describe_status(config, error)
         return kind, reason, error.status_code

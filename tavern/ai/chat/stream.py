@@ -30,6 +30,7 @@ from openai.types.chat import ChatCompletionChunk
 
 from tavern.ai.chat.config import NO_API_KEY, ChatConnectionConfig, GenerationParams, chat_request_arguments
 from tavern.ai.chat.errors import (
+    REQUEST_ERRORS,
     ProviderRequestFailed,
     ProviderStreamBroken,
     ProviderStreamEnded,
@@ -38,6 +39,7 @@ from tavern.ai.chat.errors import (
 )
 from tavern.ai.reply_events import ReasoningDelta, StreamEvent, StreamFinished, TokenDelta, TokenUsage
 from tavern.ai.tokenizer import count_message_tokens, count_tokens
+from tavern.outbound import GuardedAsyncTransport
 
 # DeepSeek, vLLM and llama.cpp stream reasoning as `reasoning_content`; OpenRouter and Ollama as `reasoning`.
 REASONING_FIELDS = ("reasoning_content", "reasoning")
@@ -55,13 +57,23 @@ class ChatCompletionResult:
 
 
 def chat_client(config: ChatConnectionConfig, *, max_retries: int | None = None) -> openai.AsyncOpenAI:
-    """An AsyncOpenAI client for `config`; close it (`async with`) when done."""
+    """An AsyncOpenAI client for `config`; close it (`async with`) when done.
+
+    Its connections go through the outbound guard: a user chose the URL, so it
+    must not reach this server's own network (see tavern/outbound/). A refused
+    address raises OutboundAddressRefused from the request, never retried.
+    """
+    http_client = openai.DefaultAsyncHttpxClient(
+        transport=GuardedAsyncTransport(limits=openai.DEFAULT_CONNECTION_LIMITS),
+        trust_env=False,  # no proxy from the environment: it would resolve the name past the guard
+    )
     client = openai.AsyncOpenAI(
         base_url=config.base_url,
         api_key=config.api_key or NO_API_KEY,
         default_headers=dict(config.extra_headers) or None,
         timeout=httpx2.Timeout(config.timeout_seconds, connect=config.connect_timeout),
         max_retries=config.max_retries if max_retries is None else max_retries,
+        http_client=http_client,
     )
     # The client fills these from OPENAI_ORG_ID, OPENAI_PROJECT_ID and OPENAI_ADMIN_KEY:
     # the server's own environment must never reach an endpoint that a user chose.
@@ -190,11 +202,11 @@ async def _open_stream(
         # usage is then counted by us instead.
         if "stream_options" not in str(error.body) + error.message:
             raise request_failure(config, error) from error
-    except openai.OpenAIError as error:
+    except REQUEST_ERRORS as error:
         raise request_failure(config, error) from error
     try:
         return await client.chat.completions.create(**arguments, stream=True)
-    except openai.OpenAIError as error:
+    except REQUEST_ERRORS as error:
         raise request_failure(config, error) from error
 
 

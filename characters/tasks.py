@@ -3,15 +3,21 @@ from celery import shared_task
 from .services import character_embedding_refresh
 
 
+# Idempotent jobs: taken back by the broker when the worker running them dies.
 @shared_task(
-    name="characters.character_embed", autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5
+    name="characters.character_embed",
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    reject_on_worker_lost=True,
 )
 def character_embed(character_id: int) -> bool:
     """Embed a character for search by meaning; a no-op when its content has not changed."""
     return character_embedding_refresh(character_id=character_id)
 
 
-@shared_task(name="characters.embed_stale")
+@shared_task(name="characters.embed_stale", acks_late=True, reject_on_worker_lost=True)
 def characters_embed_stale(limit: int = 500) -> int:
     """Beat job: embed characters whose content changed but whose embedding job was lost
     (e.g. the broker was down when they were saved)."""

@@ -13,7 +13,8 @@ SUMMARY_PROMPT = (
 )
 
 
-@shared_task(name="chats.chat_memory_update", acks_late=True)
+# Idempotent (passages already embedded are skipped): taken back when its worker dies.
+@shared_task(name="chats.chat_memory_update", acks_late=True, reject_on_worker_lost=True)
 def chat_memory_update(chat_id: int) -> dict[str, int | bool]:
     """After a turn: embed new passages; refresh the summary when history outgrows the budget."""
     added = memory_embed_new(chat_id=chat_id)

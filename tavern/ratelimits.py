@@ -21,6 +21,8 @@ import limits
 import limits.errors
 import redis.exceptions
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
@@ -46,6 +48,12 @@ def _storage_uri(redis_url: str) -> str:
     if redis_url.startswith("unix://"):
         return "redis+unix://" + redis_url.removeprefix("unix://")
     return redis_url
+
+
+@receiver(setting_changed)
+def _forget_limiter(setting: str, **kwargs: object) -> None:
+    if setting in ("REDIS_URL", "REDIS_KEY_PREFIX"):
+        _limiter.cache_clear()
 
 
 @cache

@@ -29,11 +29,60 @@ STOP_GRACE_SECONDS = 10.0
 READY_TIMEOUT_SECONDS = 120.0
 
 
+RESTARTS_ALLOWED = 5
+RESTART_WINDOW_SECONDS = 60.0
+
+
 @dataclass
 class Child:
     name: str
     argv: list[str]
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    restarts: list[float] = field(default_factory=list)  # when it was started again
+
+    def start(self, *, echo: bool = True) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+            self.argv,
+            cwd=embedded.BASE_DIR,
+            stdout=subprocess.PIPE if echo else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if echo:
+            threading.Thread(target=_pump_output, args=(self,), daemon=True).start()
+
+    def may_restart(self, now: float) -> bool:
+        self.restarts = [when for when in self.restarts if now - when < RESTART_WINDOW_SECONDS]
+        return len(self.restarts) < RESTARTS_ALLOWED
+
+
+def supervise(
+    children: list[Child], stopping: threading.Event, *, parent: int | None = None, echo: bool = True
+) -> int:
+    """Keep the children running until asked to stop; the exit code for the group."""
+    while not stopping.is_set():
+        if parent is not None and os.getppid() != parent:
+            # Whoever started us (make, a terminal) is gone: a SIGTERM to `make run`
+            # must not leave the servers running.
+            print("The parent process is gone; stopping.", file=sys.stderr)
+            return 0
+        for child in children:
+            if child.process is None or child.process.poll() is None:
+                continue
+            code = child.process.returncode
+            now = time.monotonic()
+            if not child.may_restart(now):
+                print(
+                    f"{child.name} exited with {code} {RESTARTS_ALLOWED} times within "
+                    f"{RESTART_WINDOW_SECONDS:.0f} s; stopping the group.",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"{child.name} exited with {code}; starting it again.", file=sys.stderr, flush=True)
+            child.restarts.append(now)
+            child.start(echo=echo)
+        stopping.wait(0.5)
+    return 0
 
 
 def _manage(*args: str) -> None:
@@ -141,14 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         _manage("migrate", "--noinput")
         _manage("seed_demo")
         for child in children:
-            child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
-                child.argv,
-                cwd=embedded.BASE_DIR,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            threading.Thread(target=_pump_output, args=(child,), daemon=True).start()
+            child.start()
 
         url = f"http://{args.host}:{args.port}/"
         if _wait_ready(url, children):
@@ -164,22 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             print("Tavern did not become ready; see the log above. Stopping.", file=sys.stderr)
             return 1
 
-        parent = os.getppid()
-        while not stopping.is_set():
-            if os.getppid() != parent:
-                # Whoever started us (make, a terminal) is gone: a SIGTERM to `make run`
-                # must not leave the servers running.
-                print("The parent process is gone; stopping.", file=sys.stderr)
-                return 0
-            dead = [c for c in children if c.process is not None and c.process.poll() is not None]
-            if dead:
-                print(
-                    f"{dead[0].name} exited with {dead[0].process.returncode}; stopping the group.",  # type: ignore[union-attr]
-                    file=sys.stderr,
-                )
-                return 1
-            stopping.wait(0.5)
-        return 0
+        return supervise(children, stopping, parent=os.getppid())
     except subprocess.CalledProcessError as error:
         print(f"Set-up step failed: {' '.join(map(str, error.cmd))}", file=sys.stderr)
         return 1

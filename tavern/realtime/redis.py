@@ -1,5 +1,5 @@
-"""The async Redis client of realtime code (our own keys: live replies, locks, socket
-counts), and how code that can live without Redis says so once while it is away."""
+"""Redis clients for our own keys (live replies, locks, socket counts, trending), and
+how code that can live without Redis says so once while it is away."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 
+import redis
 import redis.asyncio as aioredis
 import redis.exceptions
 from django.conf import settings
@@ -52,4 +53,16 @@ def redis_client() -> aioredis.Redis:
         client = _CLIENTS[loop] = aioredis.Redis.from_url(
             settings.REDIS_URL, max_connections=2000, socket_timeout=None, socket_connect_timeout=5
         )
+    return client
+
+
+_SYNC_CLIENTS: dict[str, redis.Redis] = {}
+
+
+def redis_sync_client() -> redis.Redis:
+    """A client for sync code (views, jobs), one per Redis URL, kept."""
+    url = settings.REDIS_URL
+    client = _SYNC_CLIENTS.get(url)
+    if client is None:
+        client = _SYNC_CLIENTS[url] = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
     return client

@@ -142,7 +142,7 @@ REDIS_KEY_PREFIX = "tavern"  # our own keys (quotas, live replies, trending); th
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "tavern.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "tavern",
         "TIMEOUT": 300,

@@ -82,10 +82,12 @@ INSTALLED_APPS = [
     "django_celery_results",
     "csp",
     "axes",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
     "tavern.request_context.RequestIdMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -313,6 +315,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# Browser apps on other origins that may call the API (tokens, never cookies): none by default.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api|v1)/.*$"
+CORS_ALLOW_CREDENTIALS = False
 
 # ---------------------------------------------------------------- i18n, files
 

@@ -13,7 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView
 from accounts.selectors import api_key_get_for_user, api_key_list
 from accounts.services import AccountError, api_key_create, api_key_revoke, user_profile_update
 from tavern.api.errors import DomainError
-from tavern.api.pagination import PagePagination
+from tavern.api.pagination import PagePagination, paginated
 from tavern.api.throttling import SignInThrottle
 
 from .serializers import (
@@ -65,7 +65,7 @@ class MeApi(APIView):
 
 
 class ApiKeyListCreateApi(APIView):
-    @extend_schema(responses=ApiKeyOutput(many=True))
+    @extend_schema(responses=paginated(ApiKeyOutput))
     def get(self, request: Request) -> Response:
         paginator = PagePagination()
         page = paginator.paginate_queryset(api_key_list(user=request.user), request, view=self)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chats.models import Chat, ChatParticipant, ModelConnection, Preset, SpeakerStrategy
@@ -104,8 +105,20 @@ class ParticipantUpdateInput(serializers.Serializer):
     is_muted = serializers.BooleanField(required=False)
 
 
+@extend_schema_field({"type": "boolean", "enum": [False]})
+class _OwnConnectionFlag(serializers.BooleanField):
+    """`is_shared` of one's own connection: documented as false, so that a connection in a
+    list matches exactly one of the two shapes (owned, shared)."""
+
+
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class _SharedConnectionFlag(serializers.BooleanField):
+    pass
+
+
 class ConnectionOutput(serializers.ModelSerializer):
     has_api_key = serializers.SerializerMethodField()
+    is_shared = _OwnConnectionFlag(read_only=True)
 
     class Meta:
         model = ModelConnection
@@ -133,6 +146,8 @@ class ConnectionOutput(serializers.ModelSerializer):
 class SharedConnectionOutput(serializers.ModelSerializer):
     """A staff-shared connection as a user sees it: a label and the model, nothing of
     where it points or how it authenticates (M4)."""
+
+    is_shared = _SharedConnectionFlag(read_only=True)
 
     class Meta:
         model = ModelConnection
@@ -192,3 +207,56 @@ class PresetSerializer(serializers.ModelSerializer):
 class FileInput(serializers.Serializer):
     file = serializers.FileField()
     name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+# ---------------------------------------------------------------- messages and turns (documentation
+# of what chats/payloads.py writes; the views answer with those payloads)
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    author = serializers.ChoiceField(choices=["user", "character", "system", "narrator"])
+    character_id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    content = serializers.CharField(allow_blank=True)
+    swipe_index = serializers.IntegerField()
+    swipe_count = serializers.IntegerField()
+    token_count = serializers.IntegerField()
+    is_hidden = serializers.BooleanField()
+    is_partial = serializers.BooleanField()
+    client_id = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField(allow_null=True)
+    edited_at = serializers.DateTimeField(allow_null=True)
+
+
+class MessagePageOutput(serializers.Serializer):
+    results = MessageOutput(many=True)
+    previous_before = serializers.IntegerField(
+        allow_null=True, help_text="Pass as `before` for the next older page; null at the start."
+    )
+
+
+class TurnOutput(serializers.Serializer):
+    reply = MessageOutput(allow_null=True, help_text="null when nobody is to speak (a manual group chat).")
+    error = serializers.CharField(
+        allow_null=True, required=False, help_text="Why the reply is partial, when it broke off."
+    )
+    record = serializers.JSONField(allow_null=True, required=False)
+
+
+class SendOutput(TurnOutput):
+    message = MessageOutput(help_text="The user's message, as stored.")
+
+
+class DuplicateSendOutput(serializers.Serializer):
+    message = MessageOutput(help_text="The message stored the first time this client_id was sent.")
+    reply = serializers.JSONField(allow_null=True)
+    duplicate = serializers.BooleanField()
+
+
+class StreamEventOutput(serializers.Serializer):
+    """One Server-Sent Event of a streamed turn: `event` is its type, `data` its JSON."""
+
+    event = serializers.CharField(help_text="ack, generation_started, token, done, error, then end.")
+    data = serializers.CharField(help_text="The event as JSON, with the same `type`.")

@@ -8,7 +8,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,7 +51,8 @@ from chats.services import (
     preset_save,
 )
 from tavern.api.errors import DomainError
-from tavern.api.pagination import PagePagination
+from tavern.api.pagination import PagePagination, paginated
+from tavern.api.references import body_reference
 
 from .serializers import (
     BranchInput,
@@ -60,15 +61,21 @@ from .serializers import (
     ChatUpdateInput,
     ConnectionInput,
     ConnectionOutput,
+    DuplicateSendOutput,
     FileInput,
+    MessageOutput,
+    MessagePageOutput,
     MessageSendInput,
     MessageUpdateInput,
     ParticipantAddInput,
     ParticipantUpdateInput,
     PresetSerializer,
+    SendOutput,
     SharedConnectionOutput,
+    StreamEventOutput,
     StreamInput,
     SwipeInput,
+    TurnOutput,
     connection_output,
 )
 
@@ -158,7 +165,7 @@ def _run_blocking(**run: Any) -> dict[str, Any]:
 class ChatListCreateApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("q", str), OpenApiParameter("archived", bool)],
-        responses=ChatOutput(many=True),
+        responses=paginated(ChatOutput),
     )
     def get(self, request: Request) -> Response:
         chats = chats_for_user(
@@ -177,16 +184,25 @@ class ChatListCreateApi(APIView):
         data = ChatCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        user = request.user
         characters = [
-            character_get_visible(character_id=pk, user=request.user) for pk in values["character_ids"]
+            body_reference(
+                f"character_ids.{index}", lambda pk=pk: character_get_visible(character_id=pk, user=user)
+            )
+            for index, pk in enumerate(values["character_ids"])
         ]
         persona = (
-            persona_get_owned(persona_id=values["persona_id"], user=request.user)
+            body_reference(
+                "persona_id", lambda: persona_get_owned(persona_id=values["persona_id"], user=user)
+            )
             if values.get("persona_id")
             else None
         )
         connection = (
-            connection_get_usable(connection_id=values["connection_id"], user=request.user)
+            body_reference(
+                "connection_id",
+                lambda: connection_get_usable(connection_id=values["connection_id"], user=user),
+            )
             if values.get("connection_id")
             else None
         )
@@ -219,21 +235,37 @@ class ChatDetailApi(APIView):
         user = request.user
         if "persona_id" in values:
             pk = values.pop("persona_id")
-            values["persona"] = persona_get_owned(persona_id=pk, user=user) if pk else None
+            values["persona"] = (
+                body_reference("persona_id", lambda: persona_get_owned(persona_id=pk, user=user))
+                if pk
+                else None
+            )
         if "connection_id" in values:
             pk = values.pop("connection_id")
-            values["connection"] = connection_get_usable(connection_id=pk, user=user) if pk else None
+            values["connection"] = (
+                body_reference("connection_id", lambda: connection_get_usable(connection_id=pk, user=user))
+                if pk
+                else None
+            )
         if "preset_id" in values:
             pk = values.pop("preset_id")
-            values["preset"] = preset_get_owned(preset_id=pk, user=user) if pk else None
+            values["preset"] = (
+                body_reference("preset_id", lambda: preset_get_owned(preset_id=pk, user=user)) if pk else None
+            )
         if "fallback_connection_ids" in values:
             values["fallback_connections"] = [
-                connection_get_usable(connection_id=pk, user=user)
-                for pk in values.pop("fallback_connection_ids")
+                body_reference(
+                    f"fallback_connection_ids.{index}",
+                    lambda pk=pk: connection_get_usable(connection_id=pk, user=user),
+                )
+                for index, pk in enumerate(values.pop("fallback_connection_ids"))
             ]
         if "lorebook_ids" in values:
             values["lorebooks"] = [
-                lorebook_get_owned(lorebook_id=pk, user=user) for pk in values.pop("lorebook_ids")
+                body_reference(
+                    f"lorebook_ids.{index}", lambda pk=pk: lorebook_get_owned(lorebook_id=pk, user=user)
+                )
+                for index, pk in enumerate(values.pop("lorebook_ids"))
             ]
         chat_update(chat=chat, data=values)
         chat = chat_get_for_user(chat_id=chat_id, user=user)
@@ -251,7 +283,7 @@ class ChatArchiveApi(APIView):
         chat = chat_archive(chat=chat_get_for_user(chat_id=chat_id, user=request.user), archived=True)
         return Response(ChatOutput(chat, context={"request": request}).data)
 
-    @extend_schema(responses=ChatOutput)
+    @extend_schema(responses={200: ChatOutput})
     def delete(self, request: Request, chat_id: int) -> Response:
         chat = chat_archive(chat=chat_get_for_user(chat_id=chat_id, user=request.user), archived=False)
         return Response(ChatOutput(chat, context={"request": request}).data)
@@ -318,7 +350,7 @@ class MessageListSendApi(APIView):
             OpenApiParameter("after", int),
             OpenApiParameter("limit", int),
         ],
-        responses=dict,
+        responses=MessagePageOutput,
     )
     def get(self, request: Request, chat_id: int) -> Response:
         """Cursor pagination by position: `before` for older pages, `after` to catch up."""
@@ -339,7 +371,17 @@ class MessageListSendApi(APIView):
             }
         )
 
-    @extend_schema(request=MessageSendInput, responses={201: dict})
+    @extend_schema(
+        request=MessageSendInput,
+        responses={
+            201: SendOutput,
+            (200, "application/json"): DuplicateSendOutput,
+            409: OpenApiResponse(description="A reply is already being written in this chat."),
+            (200, "text/event-stream"): OpenApiResponse(
+                StreamEventOutput, description="With stream: ack, generation_started, token… and done events."
+            ),
+        },
+    )
     def post(self, request: Request, chat_id: int) -> Response | StreamingHttpResponse:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         data = MessageSendInput(data=request.data)
@@ -377,7 +419,7 @@ class MessageListSendApi(APIView):
 
 
 class MessageDetailApi(APIView):
-    @extend_schema(request=MessageUpdateInput, responses=dict)
+    @extend_schema(request=MessageUpdateInput, responses=MessageOutput)
     def patch(self, request: Request, chat_id: int, message_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         message = message_in_chat(chat=chat, message_id=message_id)
@@ -406,7 +448,16 @@ class MessageDetailApi(APIView):
 class _GenerateOnMessageApi(APIView):
     mode = ""
 
-    @extend_schema(request=StreamInput, responses=dict)
+    @extend_schema(
+        request=StreamInput,
+        responses={
+            (200, "application/json"): TurnOutput,
+            409: OpenApiResponse(description="A reply is already being written in this chat."),
+            (200, "text/event-stream"): OpenApiResponse(
+                StreamEventOutput, description="With stream: generation_started, token… and done events."
+            ),
+        },
+    )
     def post(self, request: Request, chat_id: int, message_id: int) -> Response | StreamingHttpResponse:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         message = message_in_chat(chat=chat, message_id=message_id)
@@ -436,7 +487,7 @@ class MessageContinueApi(_GenerateOnMessageApi):
 
 
 class MessageSwipeApi(APIView):
-    @extend_schema(request=SwipeInput, responses=dict)
+    @extend_schema(request=SwipeInput, responses=MessageOutput)
     def post(self, request: Request, chat_id: int, message_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         message = message_in_chat(chat=chat, message_id=message_id)
@@ -460,7 +511,12 @@ class ParticipantAddApi(APIView):
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         data = ParticipantAddInput(data=request.data)
         data.is_valid(raise_exception=True)
-        character = character_get_visible(character_id=data.validated_data["character_id"], user=request.user)
+        character = body_reference(
+            "character_id",
+            lambda: character_get_visible(
+                character_id=data.validated_data["character_id"], user=request.user
+            ),
+        )
         try:
             participant_add(chat=chat, character=character)
         except ChatError as error:
@@ -488,7 +544,7 @@ class ParticipantDetailApi(APIView):
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         return Response(ChatOutput(chat, context={"request": request}).data)
 
-    @extend_schema(responses=ChatOutput)
+    @extend_schema(responses={200: ChatOutput})
     def delete(self, request: Request, chat_id: int, character_id: int) -> Response:
         _, participant = self._participant(request, chat_id, character_id)
         try:

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from functools import cache
+
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 
@@ -18,3 +22,18 @@ class NewestFirstCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering = ("-created_at", "-id")
+
+
+@cache
+def paginated(item: type[serializers.Serializer]) -> serializers.Serializer:
+    """The OpenAPI shape of a PagePagination page of `item`s, for `extend_schema(responses=...)`."""
+    name = item.__name__.removesuffix("Output").removesuffix("Serializer")
+    return inline_serializer(
+        name=f"Paginated{name}List",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )

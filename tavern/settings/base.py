@@ -314,6 +314,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tavern.api.schema_errors.error_responses_add",
+    ],
 }
 
 # Browser apps on other origins that may call the API (tokens, never cookies): none by default.

@@ -89,6 +89,11 @@ class CharacterListOutput(serializers.ModelSerializer):
     tags = serializers.SerializerMethodField()
     owner = serializers.CharField(source="owner.username", help_text="The creator's username.")
     rating = serializers.FloatField(allow_null=True, help_text="Average stars, null when unrated.")
+    # A CharField, not the model's SlugField: slugs keep letters of every script (林晚照), which
+    # the ASCII-only pattern a SlugField documents would call invalid.
+    slug = serializers.CharField(
+        read_only=True, help_text="The URL name: letters of any script, digits, - and _."
+    )
 
     class Meta:
         model = Character

@@ -158,6 +158,6 @@ class CharacterFavouriteApi(APIView):
     def post(self, request: Request, character_id: int) -> Response:
         return self._set(request, character_id, on=True)
 
-    @extend_schema(operation_id="characters_favourite_remove", responses=FavouriteOutput)
+    @extend_schema(operation_id="characters_favourite_remove", responses={200: FavouriteOutput})
     def delete(self, request: Request, character_id: int) -> Response:
         return self._set(request, character_id, on=False)

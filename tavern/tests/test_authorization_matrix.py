@@ -21,6 +21,12 @@ may see NSFW (where that matters); `anonymous`. The rules encoded:
 
 Rows for known open holes carry the hole as a strict xfail: they turn red when the
 hole is closed, and the mark is then removed.
+
+A new endpoint: add a row per method to HTTP_ROWS (or SOCKET_ROWS), its callers'
+outcomes from the helpers below (`private`, `own`, `listing`, `everyone`, `nsfw`,
+`foreign`), more rows for the cases that differ (a public object, another user's
+object named in the body). A new kind of object: a builder on `World`
+(tavern/tests/authz_world.py), named after the URL parameter it fills.
 """
 
 from __future__ import annotations

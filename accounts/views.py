@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from .forms import ApiKeyCreateForm, ContentFilterForm, ProfileForm
 from .models import User
@@ -12,6 +12,7 @@ from .selectors import api_key_get_for_user, api_key_list
 from .services import AccountError, api_key_create, api_key_revoke, user_profile_update
 
 
+@require_safe
 def profile_public(request: HttpRequest, username: str) -> HttpResponse:
     profile = get_object_or_404(User, username=username, is_active=True)
     return render(request, "accounts/profile.html", {"profile": profile})

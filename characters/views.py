@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from characters import selectors, services
 from characters.cards import CardData, CardError, export_charx, export_json, export_png, world_to_sillytavern
@@ -103,6 +103,7 @@ def character_browse(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- one character
 
 
+@require_safe
 def character_detail(request: HttpRequest, character_id: int) -> HttpResponse:
     character = selectors.character_get_visible(character_id=character_id, user=request.user)
     is_owner = request.user.is_authenticated and character.owner_id == request.user.pk

@@ -85,7 +85,9 @@ def _history(messages: list[Message]) -> list[HistoryMessage]:
 
 
 def connection_config(row: ModelConnection) -> ChatConnectionConfig:
-    """A stored connection as the provider client takes it, the key decrypted."""
+    """A stored connection as the provider client takes it, the key decrypted. A shared
+    connection's failures never name its address: they reach its users (a chat's error,
+    a connection test, the last test's message)."""
     return ChatConnectionConfig(
         label=row.name,
         base_url=row.base_url,
@@ -95,6 +97,7 @@ def connection_config(row: ModelConnection) -> ChatConnectionConfig:
         context_size=row.context_size,
         max_reply_tokens=row.max_reply_tokens,
         max_retries=1,  # someone is waiting; fall back rather than back off for minutes
+        address_shown=not row.is_shared,
     )
 
 

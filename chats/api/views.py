@@ -295,7 +295,9 @@ class ChatBranchApi(APIView):
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         data = BranchInput(data=request.data)
         data.is_valid(raise_exception=True)
-        message = message_in_chat(chat=chat, message_id=data.validated_data["message_id"])
+        message = body_reference(
+            "message_id", lambda: message_in_chat(chat=chat, message_id=data.validated_data["message_id"])
+        )
         branch = chat_branch(chat=chat, up_to=message)
         branch = chat_get_for_user(chat_id=branch.pk, user=request.user)
         return Response(ChatOutput(branch, context={"request": request}).data, status=status.HTTP_201_CREATED)

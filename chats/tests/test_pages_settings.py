@@ -235,3 +235,25 @@ def test_usage_is_summed_by_day_with_cost_in_dollars(client, user, other_user):
     [day] = response.context["days"]
     assert (day["generations"], day["tokens_in"], day["tokens_out"]) == (2, 150, 20)
     assert b"$1.2356" in response.content
+
+
+def test_a_shared_connection_is_listed_without_its_address_or_key(client, user):
+    connection_save(
+        owner=None,
+        connection=None,
+        data={
+            "name": "House",
+            "base_url": "http://10.0.0.7:8080/internal-proxy/v1",
+            "model": "house-model",
+            "allowed_tiers": ["free"],
+        },
+        api_key="sk-house-0123456789WXYZ",
+    )
+    client.force_login(user)
+
+    response = client.get(reverse("chats:connections"))
+
+    assert b"House" in response.content
+    assert b"house-model" in response.content
+    assert b"internal-proxy" not in response.content
+    assert "…WXYZ".encode() not in response.content

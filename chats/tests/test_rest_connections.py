@@ -121,3 +121,33 @@ def test_the_connection_test_asks_the_server_and_records_the_result(user_client)
     assert KEY not in response.content.decode()
     stored = ModelConnection.objects.get(pk=created["id"])
     assert (stored.last_test_ok, stored.last_tested_at is not None) == (True, True)
+
+
+def test_testing_a_shared_connection_says_whether_it_answers_not_where_it_is(user, user_client):
+    """A user may test a shared connection their tier uses; its address (an internal proxy,
+    a URL with a token in it) and its key stay with staff, in the answer and in what is stored."""
+    from chats.services import connection_save
+
+    shared = connection_save(
+        owner=None,
+        connection=None,
+        data={
+            "name": "House",
+            "base_url": "http://127.0.0.1:9/internal-proxy/v1",
+            "model": "m",
+            "allowed_tiers": ["free"],
+        },
+        api_key=KEY,
+    )
+
+    response = user_client.post(reverse("api:connection_test", args=[shared.pk]))
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "ok": False,
+        "latency_ms": None,
+        "message": "House: could not connect to the shared server (connection refused)",
+        "models": [],
+    }
+    shared.refresh_from_db()
+    assert (shared.last_tested_at, shared.last_test_message) == (None, "")

@@ -165,6 +165,24 @@ async def test_nothing_listening_is_connection_refused():
     assert failure.value.kind == "connection"
 
 
+async def test_a_connection_whose_address_is_not_shown_fails_without_naming_it(wire_server):
+    """A shared connection's users learn what went wrong, never where it points."""
+    port = closed_port()
+    refused = ChatConnectionConfig(
+        label="House", base_url=f"http://127.0.0.1:{port}/v1", model="m", max_retries=0, address_shown=False
+    )
+    wire_server.script_reply("", status=404)
+    missing = wire_connection(wire_server, label="House", address_shown=False)
+
+    with pytest.raises(ProviderRequestFailed) as not_listening:
+        await collect(stream_chat(refused, MESSAGES))
+    with pytest.raises(ProviderRequestFailed) as not_found:
+        await collect(stream_chat(missing, MESSAGES))
+
+    assert not_listening.value.message == "House: could not connect to the shared server (connection refused)"
+    assert not_found.value.message == "House: nothing answers at the shared server (404)"
+
+
 # --- retries happen only before the reply starts ----------------------------------
 
 

@@ -49,3 +49,21 @@ def test_a_trusted_request_id_is_echoed(client):
 
 def test_settings_link_needs_login(client):
     assert client.get(reverse("settings")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "page", ["home", "profile", "characters:detail"], ids=["home", "public profile", "character page"]
+)
+def test_read_only_pages_answer_get_and_head_and_refuse_a_post(client, user, page):
+    """A page that changes nothing says so: a POST is refused (405), not answered like a GET."""
+    from characters.models import Visibility
+    from characters.tests.factories import CharacterFactory
+
+    character = CharacterFactory(owner=user, visibility=Visibility.PUBLIC)
+    args = {"home": [], "profile": [user.username], "characters:detail": [character.pk]}[page]
+    client.force_login(user)
+
+    responses = [client.get(reverse(page, args=args)), client.head(reverse(page, args=args))]
+    responses.append(client.post(reverse(page, args=args)))
+
+    assert [response.status_code for response in responses] == [200, 200, 405]

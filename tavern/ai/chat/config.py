@@ -23,7 +23,10 @@ class ChatConnectionConfig:
 
     `api_key` is plain text here; keeping it encrypted at rest is the caller's job.
     `timeout_seconds` bounds each wait for the server (the reply's start, and
-    every gap between streamed chunks), not the whole reply.
+    every gap between streamed chunks), not the whole reply. `address_shown`:
+    whether a failure may name the server's address; a connection staff share
+    with users is theirs to use, but where it points (an internal proxy, a URL
+    with a token in it) stays with staff.
     """
 
     label: str
@@ -36,6 +39,7 @@ class ChatConnectionConfig:
     max_retries: int = 2
     context_size: int | None = None
     max_reply_tokens: int | None = None
+    address_shown: bool = True
 
     def __post_init__(self) -> None:
         if not self.label.strip():

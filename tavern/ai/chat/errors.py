@@ -2,6 +2,9 @@
 
 Every failure names its connection ("OpenRouter: the API key was refused (401)"),
 because with fallback a user may have several and needs to know which one to fix.
+Where the connection points is named only when its users may know it
+(`ChatConnectionConfig.address_shown`): a shared connection's failures say what
+went wrong, not where.
 """
 
 from __future__ import annotations
@@ -137,7 +140,7 @@ def describe_failure(
         if _find_in_chain(error, httpx2.ConnectTimeout) is not None:
             return (
                 "connection",
-                f"could not connect to {config.base_url} (no answer within {_seconds(config.connect_timeout)} s)",
+                f"could not connect to {_address(config)} (no answer within {_seconds(config.connect_timeout)} s)",
                 None,
             )
         return "timeout", f"timed out after {_seconds(config.timeout_seconds)} s", None
@@ -152,7 +155,11 @@ def describe_failure(
         return "protocol", "the server's stream is not valid JSON", None
     if isinstance(error, ProviderStreamEnded):
         return "protocol", "the stream ended before the model said it was finished", None
-    return "protocol", f"the request failed ({type(error).__name__}: {_shorten(str(error))})", None
+    return (
+        "protocol",
+        f"the request failed ({type(error).__name__}{_detail(config, error, prefix=': ')})",
+        None,
+    )
 
 
 def _describe_status(config: ChatConnectionConfig, error: openai.APIStatusError) -> tuple[FailureKind, str]:
@@ -169,6 +176,8 @@ def _describe_status(config: ChatConnectionConfig, error: openai.APIStatusError)
     if status == 404:
         if code == "model_not_found" or "model" in lowered:
             return "model_not_found", f"the model '{config.model}' does not exist (404)"
+        if not config.address_shown:
+            return "not_found", f"nothing answers at {_address(config)} (404)"
         return "not_found", f"nothing answers at {config.chat_completions_url} (404); check the base URL"
     if status == 408:
         return "timeout", "the provider timed out (408)"
@@ -191,17 +200,28 @@ def _describe_status(config: ChatConnectionConfig, error: openai.APIStatusError)
     return "bad_request", f"the request failed ({status}): {message}"
 
 
+def _address(config: ChatConnectionConfig) -> str:
+    return config.base_url if config.address_shown else "the shared server"
+
+
+def _detail(config: ChatConnectionConfig, error: BaseException, *, prefix: str = "") -> str:
+    """The low-level error's own words, which may name the host: only where the address may be named."""
+    return f"{prefix}{_shorten(str(error))}" if config.address_shown else ""
+
+
 def _describe_connection(config: ChatConnectionConfig, error: BaseException) -> str:
+    where = _address(config)
     if _find_in_chain(error, ConnectionRefusedError) is not None:
-        return f"could not connect to {config.base_url} (connection refused)"
+        return f"could not connect to {where} (connection refused)"
     if _find_in_chain(error, socket.gaierror) is not None:
-        return f"could not connect to {config.base_url} (host not found)"
+        return f"could not connect to {where} (host not found)"
     tls_error = _find_in_chain(error, ssl.SSLError)
     if tls_error is not None:
-        return f"could not connect to {config.base_url} (TLS error: {_shorten(str(tls_error))})"
+        return f"could not connect to {where} (TLS error{_detail(config, tls_error, prefix=': ')})"
     connect_error = _find_in_chain(error, httpx2.ConnectError)
     if connect_error is not None:
-        return f"could not connect to {config.base_url} ({_shorten(str(connect_error))})"
+        detail = _detail(config, connect_error)
+        return f"could not connect to {where}" + (f" ({detail})" if detail else "")
     if (
         _find_in_chain(error, httpx2.RemoteProtocolError) is not None
         or _find_in_chain(error, httpx2.ReadError) is not None
@@ -209,7 +229,7 @@ def _describe_connection(config: ChatConnectionConfig, error: BaseException) -> 
     ):
         return "the connection dropped"
     cause = error.__cause__ or error
-    return f"the connection failed ({type(cause).__name__}: {_shorten(str(cause))})"
+    return f"the connection failed ({type(cause).__name__}{_detail(config, cause, prefix=': ')})"
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:

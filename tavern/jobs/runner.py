@@ -40,8 +40,9 @@ class JobInputMissing(DomainRuleError):
 def job_execute(*, job_id: int) -> str:
     """Run the job if it is still to be done; returns its status afterwards ("skipped"
     when another worker holds it or it had already ended)."""
-    if not _job_claim(job_id):
-        return "skipped"
+    refused = _job_claim(job_id)
+    if refused is not None:
+        return refused
     try:
         status = _job_work(job_id)
     except DomainRuleError as error:
@@ -56,11 +57,12 @@ def job_execute(*, job_id: int) -> str:
     return status
 
 
-def _job_claim(job_id: int) -> bool:
+def _job_claim(job_id: int) -> str | None:
+    """None when this worker may do the job; else what became of it."""
     with transaction.atomic():
         job = BackgroundJob.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
         if job is None or job.is_finished:
-            return False
+            return "skipped"
         if job.attempts >= MAX_ATTEMPTS:
             job_finish(
                 job=job,
@@ -68,14 +70,14 @@ def _job_claim(job_id: int) -> bool:
                 error=f"The job was interrupted {job.attempts} times and is not tried again.",
             )
             transaction.on_commit(lambda: job_input_discard(job_id=job_id))
-            return False
+            return JobStatus.FAILED
         job.status = JobStatus.RUNNING
         job.attempts += 1
         job.started_at = timezone.now()
         job.save(update_fields=["status", "attempts", "started_at"])
         total = job.progress_total
         transaction.on_commit(lambda: progress_write(job_id, 0, total))
-    return True
+    return None
 
 
 def _job_work(job_id: int) -> str:

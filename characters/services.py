@@ -109,7 +109,8 @@ def _lorebook_check(value: LorebookValue, *, field: str, progress: Progress | No
         _, reason = lorebook_entry_refusal(vars(entry))
         reason = reason or keys_refusal([*entry.keys, *entry.secondary_keys])
         if reason:
-            name = f' "{entry.comment}"' if entry.comment else ""
+            comment = entry.comment if len(entry.comment) <= 60 else entry.comment[:59] + "…"
+            name = f' "{comment}"' if comment else ""
             raise CharacterError(f"Lorebook entry {number}{name}: {reason}.", field=field)
         if progress is not None:
             progress(number, total)

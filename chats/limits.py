@@ -74,12 +74,19 @@ def message_extra_refusal(extra: Mapping[str, Any]) -> str:
     return ""
 
 
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
 def preset_refusal(values: Mapping[str, Any]) -> tuple[str, str]:
     """(field, message) for the first preset setting out of its range, or ("", "")."""
     for name, (lowest, highest) in PRESET_RANGES.items():
         number = values.get(name)
         if number is not None and not lowest <= number <= highest:
-            return name, f"{name} must be between {lowest:g} and {highest:g} (got {number:g})."
+            return (
+                name,
+                f"{name} must be between {_number(lowest)} and {_number(highest)} (got {_number(number)}).",
+            )
     stop = values.get("stop") or []
     if len(stop) > PRESET_MAX_STOP_STRINGS:
         return "stop", f"A preset has at most {PRESET_MAX_STOP_STRINGS} stop strings."

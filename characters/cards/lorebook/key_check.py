@@ -28,4 +28,3 @@ def keys_refusal(keys: Iterable[str]) -> str:
         if isinstance(key, str) and (reason := key_refusal(key)):
             return reason
     return ""
-

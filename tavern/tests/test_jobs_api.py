@@ -115,6 +115,20 @@ def test_the_owner_sees_the_job_page(client, user, job):
     assert "Waiting for a worker…" in response.content.decode()
 
 
+def test_a_running_job_page_says_how_far_it_got(client, user, job, django_assert_num_queries):
+    BackgroundJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    progress_write(job.pk, 250, 600)
+    client.force_login(user)
+
+    # 1: the session; 2: its user; 3: the job.
+    with django_assert_num_queries(3):
+        response = client.get(reverse("job", args=[job.pk]))
+
+    page = response.content.decode()
+    assert "<span data-job-state>Importing…</span>" in page
+    assert "<span data-job-done>250</span> of <span data-job-total>600</span>" in page
+
+
 def test_another_user_gets_404_on_the_job_page(client, other_user, job):
     client.force_login(other_user)
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from characters.cards import CardData, Position, Role, SelectiveLogic
 from characters.selectors import SearchFilters
 
+from .limits import ENTRY_COMMENT_MAX_CHARS
 from .models import DescriptionPosition, Visibility
 
 ROLE_CHOICES = [(Role.SYSTEM.value, "System"), (Role.USER.value, "User"), (Role.ASSISTANT.value, "Assistant")]
@@ -353,7 +354,7 @@ class LorebookForm(forms.Form):
 
 
 class LorebookEntryForm(forms.Form):
-    comment = forms.CharField(required=False, max_length=2000, label="Title / memo")
+    comment = forms.CharField(required=False, max_length=ENTRY_COMMENT_MAX_CHARS, label="Title / memo")
     keys = CommaListField(label="Keys", help_text="Separated by commas; /regex/ works too.")
     secondary_keys = CommaListField(label="Secondary keys")
     selective_logic = forms.ChoiceField(choices=SELECTIVE_LOGIC_CHOICES, label="Secondary key logic")

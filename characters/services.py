@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -15,12 +16,20 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from characters.cards import CardData, CardError, parse_card_bytes
+from characters.cards import CardData, CardError, ParsedCard, parse_card_bytes
 from characters.cards import Lorebook as LorebookValue
-from characters.cards.lorebook.key_check import keys_refusal, lorebook_entries_check
+from characters.cards.lorebook.key_check import keys_refusal
 from tavern.errors import DomainRuleError
 
 from .images import avatar_png_normalise
+from .limits import MAX_TAGS as MAX_TAGS
+from .limits import (
+    card_refusal,
+    lorebook_entry_refusal,
+    lorebook_header_refusal,
+    lorebook_max_entries,
+    lorebook_refusal,
+)
 from .models import (
     Character,
     CharacterTag,
@@ -42,7 +51,8 @@ from .records import (
     entry_row_values,
 )
 
-MAX_TAGS = 30
+# Told how far a long check has got: (done, total). A background job shows it.
+Progress = Callable[[int, int], None]
 
 
 class CharacterError(DomainRuleError):
@@ -52,15 +62,16 @@ class CharacterError(DomainRuleError):
 # ---------------------------------------------------------------- tags
 
 
-def tags_resolve(names: list[str]) -> list[Tag]:
-    """Tags for these names, created when new; "Fantasy" and "fantasy" are one tag."""
+def tags_resolve(names: list[str], *, field: str = "tags") -> list[Tag]:
+    """Tags for these names, created when new; "Fantasy" and "fantasy" are one tag.
+    `field`: the input to name when there are too many (the uploaded file, for an import)."""
     wanted: dict[str, str] = {}
     for raw in names:
         name = " ".join(str(raw).split())[:64]
         if name and name.lower() not in wanted:
             wanted[name.lower()] = name
     if len(wanted) > MAX_TAGS:
-        raise CharacterError(f"A character can have at most {MAX_TAGS} tags.", field="tags")
+        raise CharacterError(f"A character can have at most {MAX_TAGS} tags.", field=field)
     existing = {
         tag.name.lower(): tag for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)
     }
@@ -85,11 +96,24 @@ def _character_tags_set(character: Character, tags: list[Tag]) -> list[str]:
 # ---------------------------------------------------------------- lorebooks
 
 
-def _lorebook_entries_check(value: LorebookValue, *, field: str) -> None:
-    try:
-        lorebook_entries_check(value.entries)
-    except CardError as error:
-        raise CharacterError(str(error), field=field) from error
+def _lorebook_check(value: LorebookValue, *, field: str, progress: Progress | None = None) -> None:
+    """The book within limits (characters/limits.py), each entry's fields too, and no key
+    that could freeze a scan. The key check is the slow part of a big import: `progress`
+    hears of each entry."""
+    refused_field, message = lorebook_refusal(value)
+    if message:
+        # The lorebook editor names the book field at fault; an import, its file; a card, its book.
+        raise CharacterError(message, field=refused_field if field == "entries" else field)
+    total = len(value.entries)
+    for number, entry in enumerate(value.entries, start=1):
+        _, reason = lorebook_entry_refusal(vars(entry))
+        reason = reason or keys_refusal([*entry.keys, *entry.secondary_keys])
+        if reason:
+            comment = entry.comment if len(entry.comment) <= 60 else entry.comment[:59] + "…"
+            name = f' "{comment}"' if comment else ""
+            raise CharacterError(f"Lorebook entry {number}{name}: {reason}.", field=field)
+        if progress is not None:
+            progress(number, total)
 
 
 def _lorebook_entries_replace(book: Lorebook, value: LorebookValue) -> None:
@@ -102,10 +126,15 @@ def _lorebook_entries_replace(book: Lorebook, value: LorebookValue) -> None:
 
 @transaction.atomic
 def lorebook_create(
-    *, owner: User, value: LorebookValue, is_global: bool = False, field: str = "entries"
+    *,
+    owner: User,
+    value: LorebookValue,
+    is_global: bool = False,
+    field: str = "entries",
+    progress: Progress | None = None,
 ) -> Lorebook:
     """`field`: the input to name when an entry is refused (the upload, for an import)."""
-    _lorebook_entries_check(value, field=field)
+    _lorebook_check(value, field=field, progress=progress)
     book = Lorebook(owner=owner, is_global=is_global, **{name: getattr(value, name) for name in BOOK_COLUMNS})
     if not book.name:
         book.name = "Untitled lorebook"
@@ -118,7 +147,7 @@ def lorebook_create(
 @transaction.atomic
 def lorebook_replace(*, book: Lorebook, value: LorebookValue, field: str = "entries") -> Lorebook:
     """Replace the whole book (header and entries) with `value`, e.g. from an import."""
-    _lorebook_entries_check(value, field=field)
+    _lorebook_check(value, field=field)
     for name in BOOK_COLUMNS:
         setattr(book, name, getattr(value, name))
     book.full_clean()
@@ -128,6 +157,9 @@ def lorebook_replace(*, book: Lorebook, value: LorebookValue, field: str = "entr
 
 
 def lorebook_update(*, book: Lorebook, data: dict[str, Any]) -> Lorebook:
+    refused_field, message = lorebook_header_refusal(data)
+    if message:
+        raise CharacterError(message, field=refused_field)
     fields = [name for name in (*BOOK_COLUMNS, "is_global") if name in data]
     for name in fields:
         setattr(book, name, data[name])
@@ -136,7 +168,10 @@ def lorebook_update(*, book: Lorebook, data: dict[str, Any]) -> Lorebook:
     return book
 
 
-def lorebook_import_world(*, owner: User, data: bytes, name: str = "") -> Lorebook:
+def lorebook_world_read(*, data: bytes, name: str = "") -> LorebookValue:
+    """A SillyTavern world file read and sized up, nothing stored: the checks an import
+    makes before it decides to run now or as a job. Entries' own limits and keys are
+    checked when the book is created."""
     from characters.cards import world_from_sillytavern
     from characters.cards.json_bytes import load_json_bytes
 
@@ -150,14 +185,30 @@ def lorebook_import_world(*, owner: User, data: bytes, name: str = "") -> Lorebo
         raise CharacterError(str(error), field="file") from error
     if name:
         value = dataclasses.replace(value, name=name)
-    return lorebook_create(owner=owner, value=value, field="file")
+    _, message = lorebook_refusal(value)
+    if message:
+        raise CharacterError(message, field="file")
+    return value
+
+
+def lorebook_import_world(
+    *, owner: User, data: bytes, name: str = "", progress: Progress | None = None
+) -> Lorebook:
+    value = lorebook_world_read(data=data, name=name)
+    return lorebook_create(owner=owner, value=value, field="file", progress=progress)
 
 
 @transaction.atomic
 def lorebook_entry_save(
     *, book: Lorebook, entry: LorebookEntry | None, data: dict[str, Any]
 ) -> LorebookEntry:
+    refused_field, reason = lorebook_entry_refusal(data)
+    if reason:
+        raise CharacterError(reason[:1].upper() + reason[1:] + ".", field=refused_field)
     if entry is None:
+        limit = lorebook_max_entries()
+        if book.entries.count() >= limit:
+            raise CharacterError(f"The lorebook already has the most entries a book can: {limit:,}.")
         last = book.entries.order_by("-sort_index").values_list("sort_index", flat=True).first()
         entry = LorebookEntry(lorebook=book, sort_index=(last or 0) + 1)
     for name in ("keys", "secondary_keys"):
@@ -242,11 +293,12 @@ def _after_content_change(character: Character) -> None:
     transaction.on_commit(lambda: character_embed.delay(character_id), robust=True)
 
 
-def _validate_card(card: CardData) -> None:
-    if not card.name.strip():
-        raise CharacterError("A character needs a name.", field="name")
-    if len(card.name) > 200:
-        raise CharacterError("The name is longer than 200 characters.", field="name")
+def _validate_card(card: CardData, *, field: str | None = None) -> None:
+    """Every card field within its limit (characters/limits.py). `field`: the input to
+    name instead of the card field (the uploaded file, for an import)."""
+    refused_field, message = card_refusal(card)
+    if message:
+        raise CharacterError(message, field=field or refused_field)
 
 
 @transaction.atomic
@@ -262,12 +314,15 @@ def character_create(
     change_summary: str = "Created",
     avatar_field: str = "avatar",
     book_field: str = "character_book",
+    card_field: str | None = None,
+    progress: Progress | None = None,
 ) -> Character:
-    """`avatar_field`, `book_field`: the inputs to name when the avatar or the card's
-    lorebook is refused (the uploaded file, for an import)."""
-    _validate_card(card)
+    """`avatar_field`, `book_field`, `card_field`: the inputs to name when the avatar, the
+    card's lorebook or a card field is refused (the uploaded file, for an import).
+    `progress` hears of the book's entries being checked."""
+    _validate_card(card, field=card_field)
     # Hash and snapshot the card as stored: tags folded to the existing tags' spelling.
-    tags = tags_resolve(card.tags)
+    tags = tags_resolve(card.tags, field=card_field or "tags")
     card = dataclasses.replace(card, tags=[tag.name for tag in tags])
     character = Character(
         owner=owner,
@@ -279,7 +334,9 @@ def character_create(
     )
     _apply_card(character, card)
     if card.character_book is not None:
-        character.book = lorebook_create(owner=owner, value=card.character_book, field=book_field)
+        character.book = lorebook_create(
+            owner=owner, value=card.character_book, field=book_field, progress=progress
+        )
     if avatar_png is not None:
         _store_avatar(character, avatar_png, field=avatar_field)
     character.content_hash = card_content_hash(card)
@@ -292,12 +349,45 @@ def character_create(
     return character
 
 
-def character_import(*, owner: User, data: bytes, filename: str | None = None, **options: Any) -> Character:
-    """A card file (PNG, JSON or CHARX, told apart by content) becomes a private character."""
+def character_card_read(*, data: bytes, filename: str | None = None) -> ParsedCard:
+    """A card file (PNG, JSON or CHARX, told apart by content) read and sized up, nothing
+    stored: the checks an import makes before it decides to run now or as a job."""
     try:
         parsed = parse_card_bytes(data, filename=filename, max_bytes=settings.CARD_MAX_BYTES)
     except CardError as error:
         raise CharacterError(str(error), field="file") from error
+    _validate_card(parsed.card, field="file")
+    if parsed.card.character_book is not None:
+        _, message = lorebook_refusal(parsed.card.character_book)
+        if message:
+            raise CharacterError(message, field="file")
+    return parsed
+
+
+def character_import(
+    *,
+    owner: User,
+    data: bytes,
+    filename: str | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> Character:
+    """A card file (PNG, JSON or CHARX, told apart by content) becomes a private character."""
+    parsed = character_card_read(data=data, filename=filename)
+    return character_import_parsed(
+        owner=owner, parsed=parsed, filename=filename, progress=progress, **options
+    )
+
+
+def character_import_parsed(
+    *,
+    owner: User,
+    parsed: ParsedCard,
+    filename: str | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> Character:
+    """A card `character_card_read` has read becomes a private character."""
     return character_create(
         owner=owner,
         card=parsed.card,
@@ -305,6 +395,8 @@ def character_import(*, owner: User, data: bytes, filename: str | None = None, *
         change_summary=f"Imported from {filename or 'a file'} ({parsed.spec_version.upper()})",
         avatar_field="file",
         book_field="file",
+        card_field="file",
+        progress=progress,
         **options,
     )
 

@@ -28,9 +28,11 @@ from characters.cards import CardData, CardError, export_charx, export_json, exp
 from characters.cards import Lorebook as LorebookValue
 from characters.cards import LorebookEntry as LorebookEntryValue
 from characters.cards.json_bytes import dump_json_bytes
+from characters.imports import character_import_start, lorebook_import_start
 from characters.records import card_value, lorebook_value
 from characters.services import CharacterError
 from tavern.ai.tokenizer import count_tokens
+from tavern.models import BackgroundJob
 
 from .forms import (
     POSITION_SHORT_LABELS,
@@ -222,6 +224,7 @@ def character_edit(request: HttpRequest, character_id: int) -> HttpResponse:
 class ImportResult:
     filename: str
     character: Character | None = None
+    job: BackgroundJob | None = None  # a card with a big book, imported in the background
     error: str = ""
 
 
@@ -230,7 +233,7 @@ def _import_one(request: HttpRequest, upload: UploadedFile) -> ImportResult:
     if upload.size is not None and upload.size > settings.CARD_MAX_BYTES:
         return ImportResult(name, error=f"The file is larger than {settings.CARD_MAX_BYTES // 1024} KB.")
     try:
-        character = services.character_import(owner=request.user, data=upload.read(), filename=name)
+        started = character_import_start(owner=request.user, data=upload.read(), filename=name)
     except CharacterError as error:
         return ImportResult(name, error=error.message)
     except CardError as error:
@@ -239,7 +242,9 @@ def _import_one(request: HttpRequest, upload: UploadedFile) -> ImportResult:
         # One unreadable file must not cost the user the others in the same upload.
         logger.exception("character import failed for %s", name)
         return ImportResult(name, error="This file could not be imported.")
-    return ImportResult(name, character=character)
+    if isinstance(started, BackgroundJob):
+        return ImportResult(name, job=started)
+    return ImportResult(name, character=started)
 
 
 @login_required
@@ -373,14 +378,20 @@ def lorebook_import(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            book = services.lorebook_import_world(
-                owner=request.user, data=upload.read(), name=form.cleaned_data["name"]
+            started = lorebook_import_start(
+                owner=request.user,
+                data=upload.read(),
+                name=form.cleaned_data["name"],
+                input_name=upload.name or "",
             )
         except CharacterError as error:
             _form_error(form, error, default_field="file")
         else:
-            messages.success(request, f"{book.name} is imported.")
-            return redirect("characters:lorebook", book.pk)
+            if isinstance(started, BackgroundJob):
+                messages.info(request, f"{upload.name} is big: it is being imported in the background.")
+                return redirect("job", started.pk)
+            messages.success(request, f"{started.name} is imported.")
+            return redirect("characters:lorebook", started.pk)
     return _lorebooks_page(request, create_form=LorebookCreateForm(), import_form=form)
 
 

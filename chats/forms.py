@@ -8,9 +8,15 @@ import json
 from typing import Any
 
 from django import forms
-from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
-from chats.services import MAX_PARTICIPANTS
+from chats.limits import (
+    MAX_PARTICIPANTS,
+    PRESET_MAX_BYTES,
+    PRESET_MAX_STOP_STRINGS,
+    PRESET_RANGES,
+    chat_import_max_bytes,
+)
 from tavern.outbound import validate_outbound_url
 
 OFFLINE_DEMO_LABEL = "Offline demo (canned replies, no model)"
@@ -68,9 +74,9 @@ class ChatImportForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        limit = settings.CHAT_IMPORT_MAX_BYTES
+        limit = chat_import_max_bytes()
         if upload.size > limit:
-            raise forms.ValidationError(f"A chat file is at most {limit // (1024 * 1024)} MB.")
+            raise forms.ValidationError(f"The chat file is larger than the limit of {filesizeformat(limit)}.")
         return upload
 
 
@@ -139,22 +145,27 @@ class ConnectionForm(forms.Form):
         return data, api_key
 
 
+def _range(name: str) -> dict[str, float]:
+    lowest, highest = PRESET_RANGES[name]
+    return {"min_value": lowest, "max_value": highest}
+
+
 class PresetForm(forms.Form):
     name = forms.CharField(max_length=100)
-    temperature = forms.FloatField(required=False, min_value=0, max_value=5)
-    top_p = forms.FloatField(required=False, min_value=0, max_value=1, label="Top P")
-    top_k = forms.IntegerField(required=False, min_value=0, label="Top K")
-    min_p = forms.FloatField(required=False, min_value=0, max_value=1, label="Min P")
-    frequency_penalty = forms.FloatField(required=False, min_value=-2, max_value=2)
-    presence_penalty = forms.FloatField(required=False, min_value=-2, max_value=2)
-    repetition_penalty = forms.FloatField(required=False, min_value=0, max_value=10)
-    max_tokens = forms.IntegerField(required=False, min_value=1, max_value=200_000, label="Max reply tokens")
-    seed = forms.IntegerField(required=False)
+    temperature = forms.FloatField(required=False, **_range("temperature"))
+    top_p = forms.FloatField(required=False, label="Top P", **_range("top_p"))
+    top_k = forms.IntegerField(required=False, label="Top K", **_range("top_k"))
+    min_p = forms.FloatField(required=False, label="Min P", **_range("min_p"))
+    frequency_penalty = forms.FloatField(required=False, **_range("frequency_penalty"))
+    presence_penalty = forms.FloatField(required=False, **_range("presence_penalty"))
+    repetition_penalty = forms.FloatField(required=False, **_range("repetition_penalty"))
+    max_tokens = forms.IntegerField(required=False, label="Max reply tokens", **_range("max_tokens"))
+    seed = forms.IntegerField(required=False, **_range("seed"))
     stop = forms.CharField(
         required=False,
         label="Stop strings",
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One a line; at most 16.",
+        help_text=f"One a line; at most {PRESET_MAX_STOP_STRINGS}.",
     )
 
     NUMBERS = (
@@ -177,8 +188,8 @@ class PresetForm(forms.Form):
 
     def clean_stop(self) -> list[str]:
         lines = [line for line in self.cleaned_data["stop"].splitlines() if line.strip()]
-        if len(lines) > 16:
-            raise forms.ValidationError("At most 16 stop strings.")
+        if len(lines) > PRESET_MAX_STOP_STRINGS:
+            raise forms.ValidationError(f"At most {PRESET_MAX_STOP_STRINGS} stop strings.")
         return lines
 
     def service_data(self) -> dict[str, Any]:
@@ -194,21 +205,6 @@ class PresetImportForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > settings.PRESET_MAX_BYTES:
-            raise forms.ValidationError(
-                f"A preset file is at most {settings.PRESET_MAX_BYTES // (1024 * 1024)} MB."
-            )
+        if upload.size > PRESET_MAX_BYTES:
+            raise forms.ValidationError(f"A preset file is at most {PRESET_MAX_BYTES // (1024 * 1024)} MB.")
         return upload
-
-    def preset_json(self) -> dict[str, Any]:
-        """The uploaded JSON object; adds a form error and returns {} when it is not one."""
-        upload = self.cleaned_data["file"]
-        try:
-            value = json.loads(upload.read().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            self.add_error("file", f"Not a JSON preset: {error}")
-            return {}
-        if not isinstance(value, dict):
-            self.add_error("file", "A preset is a JSON object.")
-            return {}
-        return value

@@ -3,9 +3,11 @@ connections (keys encrypted), presets, usage."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -16,10 +18,10 @@ from tavern.ai.tokenizer import count_tokens
 from tavern.crypto import secret_encrypt, secret_hint
 from tavern.errors import DomainRuleError
 
+from .limits import MAX_MESSAGE_CHARS as MAX_MESSAGE_CHARS
+from .limits import MAX_PARTICIPANTS as MAX_PARTICIPANTS
+from .limits import PRESET_MAX_BYTES, message_text_refusal, preset_refusal
 from .models import Author, Chat, ChatParticipant, Message, ModelConnection, Preset, Swipe, UsageRecord
-
-MAX_MESSAGE_CHARS = 100_000
-MAX_PARTICIPANTS = 12
 
 
 class ChatError(DomainRuleError):
@@ -47,6 +49,10 @@ def _substitute(text: str, *, char: str, user: str) -> str:
         .replace("<BOT>", char)
         .replace("<USER>", user)
     )
+
+
+def _sentence(reason: str) -> str:
+    return reason[:1].upper() + reason[1:] + "."
 
 
 def _persona_name(chat: Chat) -> str:
@@ -175,8 +181,8 @@ def message_append_user(*, chat: Chat, content: str, client_id: str = "") -> tup
     content = content.strip()
     if not content:
         raise ChatError("The message is empty.", field="content")
-    if len(content) > MAX_MESSAGE_CHARS:
-        raise ChatError(f"The message is longer than {MAX_MESSAGE_CHARS} characters.", field="content")
+    if reason := message_text_refusal(content):
+        raise ChatError(_sentence(reason), field="content")
     if chat.archived_at is not None:
         raise ChatError("This chat is archived; unarchive it to continue.", code="chat_archived")
     if client_id:
@@ -281,8 +287,8 @@ def message_continue(*, message: Message, addition: str, generation: GenerationR
 
 @transaction.atomic
 def message_edit(*, message: Message, content: str) -> Message:
-    if len(content) > MAX_MESSAGE_CHARS:
-        raise ChatError(f"The message is longer than {MAX_MESSAGE_CHARS} characters.", field="content")
+    if reason := message_text_refusal(content):
+        raise ChatError(_sentence(reason), field="content")
     tokens = count_tokens(content)
     Swipe.objects.filter(message=message, index=message.swipe_index).update(
         content=content, token_count=tokens
@@ -495,13 +501,38 @@ def connection_record_test(*, connection: ModelConnection, ok: bool, message: st
     return connection
 
 
-def preset_save(*, owner: User, preset: Preset | None, data: dict[str, Any]) -> Preset:
+def preset_save(
+    *, owner: User, preset: Preset | None, data: dict[str, Any], field: str | None = None
+) -> Preset:
+    """`field`: the input to name when a setting is refused (the uploaded file, for an import)."""
+    refused_field, message = preset_refusal(data)
+    if message:
+        raise ChatError(message, field=field or refused_field)
     preset = preset or Preset(owner=owner)
     for name, value in data.items():
         setattr(preset, name, value)
-    preset.full_clean()
+    try:
+        preset.full_clean()
+    except ValidationError as error:
+        if field is None:
+            raise
+        name, messages = next(iter(error.message_dict.items()))
+        raise ChatError(f"{name}: {messages[0]}", field=field) from error
     preset.save()
     return preset
+
+
+def preset_import_file(*, owner: User, name: str, data: bytes) -> Preset:
+    """A SillyTavern preset file (JSON) becomes a preset, within the editor's limits."""
+    if len(data) > PRESET_MAX_BYTES:
+        raise ChatError(f"A preset file is at most {PRESET_MAX_BYTES // (1024 * 1024)} MB.", field="file")
+    try:
+        preset_json = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ChatError(f"Not a JSON preset: {error}", field="file") from error
+    if not isinstance(preset_json, dict):
+        raise ChatError("A preset is a JSON object.", field="file")
+    return preset_import_sillytavern(owner=owner, name=name, preset_json=preset_json)
 
 
 def preset_import_sillytavern(*, owner: User, name: str, preset_json: dict[str, Any]) -> Preset:
@@ -530,6 +561,7 @@ def preset_import_sillytavern(*, owner: User, name: str, preset_json: dict[str, 
         owner=owner,
         preset=None,
         data={"name": name[:100] or "Imported preset", "source": preset_json, **data},
+        field="file",
     )
 
 

@@ -8,24 +8,39 @@ message: `name`, `is_user`, `is_system`, `send_date`, `mes`, and optionally
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import User
 from characters.models import Character
 from tavern.ai.tokenizer import count_tokens
 
+from .limits import (
+    chat_import_max_bytes,
+    chat_import_max_messages,
+    message_extra_refusal,
+    message_swipes_refusal,
+    message_text_refusal,
+)
 from .models import Author, Chat, ChatParticipant, Message, Swipe
+from .services import ChatError
 
-MAX_IMPORT_MESSAGES = 200_000
+# Told how far a long import has got: (done, total). A background job shows it.
+Progress = Callable[[int, int], None]
 
 
-class ChatImportError(ValueError):
-    pass
+class ChatImportError(ChatError):
+    """A chat file that cannot be imported: always about the uploaded `file`, and names
+    the line at fault where there is one."""
+
+    def __init__(self, message: str, *, field: str | None = "file", **kwargs: Any) -> None:
+        super().__init__(message, field=field, **kwargs)
 
 
 def _st_date(value: datetime) -> str:
@@ -73,17 +88,46 @@ def chat_export_jsonl(*, chat: Chat) -> bytes:
     return ("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n").encode()
 
 
+@dataclass(frozen=True)
+class ChatFile:
+    """A SillyTavern chat file, read and checked against the limits; nothing stored yet."""
+
+    header: dict[str, Any] | None
+    messages: list[tuple[int, dict[str, Any]]]  # (line number, message object)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        metadata = (self.header or {}).get("chat_metadata")
+        return metadata if isinstance(metadata, dict) else {}
+
+
+def chat_file_read(data: bytes) -> ChatFile:
+    """Every line parsed, every message within the limits a typed message has
+    (chats/limits.py); a refusal names the line, for the user to find it."""
+    limit = chat_import_max_bytes()
+    if len(data) > limit:
+        raise ChatImportError(f"The chat file is larger than the limit of {filesizeformat(limit)}.")
+    rows = _parse_lines(data)
+    first = rows[0][1]
+    header = first if "mes" not in first and ("user_name" in first or "chat_metadata" in first) else None
+    messages = rows[1:] if header else rows
+    limit = chat_import_max_messages()
+    if len(messages) > limit:
+        raise ChatImportError(f"The chat has more than {limit:,} messages.")
+    for line, row in messages:
+        _message_check(row, line)
+    return ChatFile(header=header, messages=messages)
+
+
 def _parse_lines(data: bytes) -> list[tuple[int, dict[str, Any]]]:
     """The file's JSON objects, each with its line number (for errors a user can find)."""
-    limit = settings.CHAT_IMPORT_MAX_BYTES
-    if len(data) > limit:
-        raise ChatImportError(f"The chat file is larger than {limit // (1024 * 1024)} MB.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ChatImportError(
             f"The chat file is not UTF-8 text ({error.reason} at byte {error.start})."
         ) from error
+    limit = chat_import_max_messages()
     rows = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -95,11 +139,25 @@ def _parse_lines(data: bytes) -> list[tuple[int, dict[str, Any]]]:
         if not isinstance(row, dict):
             raise ChatImportError(f"Line {number} is not a JSON object.")
         rows.append((number, row))
-        if len(rows) > MAX_IMPORT_MESSAGES:
-            raise ChatImportError(f"The chat has more than {MAX_IMPORT_MESSAGES} messages.")
+        # Stop reading early; one more than the limit, as a header line is no message.
+        if len(rows) > limit + 1:
+            raise ChatImportError(f"The chat has more than {limit:,} messages.")
     if not rows:
         raise ChatImportError("The chat file is empty.")
     return rows
+
+
+def _message_check(row: dict[str, Any], line: int) -> None:
+    reason = message_text_refusal(_text(row, "mes", line))
+    _text(row, "name", line)
+    swipes = _swipes(row)
+    if not reason and swipes is not None:
+        reason = message_swipes_refusal(swipes)
+    extra = row.get("extra")
+    if not reason and isinstance(extra, dict):
+        reason = message_extra_refusal(extra)
+    if reason:
+        raise ChatImportError(f"Line {line}: {reason}.")
 
 
 def _text(row: dict[str, Any], key: str, line: int) -> str:
@@ -111,29 +169,29 @@ def _text(row: dict[str, Any], key: str, line: int) -> str:
     return value
 
 
-@transaction.atomic
-def chat_import_jsonl(
+def _swipes(row: dict[str, Any]) -> list[str] | None:
+    """The message's swipes, or None when it has none worth keeping (then its text is the one)."""
+    swipes = row.get("swipes")
+    if not isinstance(swipes, list) or not swipes or not all(isinstance(s, str) for s in swipes):
+        return None
+    return swipes
+
+
+def chat_import_participants(
     *,
     owner: User,
-    data: bytes,
+    chat_file: ChatFile,
     character: Character | None = None,
     characters_by_name: dict[str, Character] | None = None,
-) -> Chat:
-    """Import a SillyTavern chat. Characters are matched by name among `characters_by_name`
-    (or the owner's characters), `character` being the fallback for a solo chat."""
-    rows = _parse_lines(data)
-    first = rows[0][1]
-    header = first if "mes" not in first and ("user_name" in first or "chat_metadata" in first) else None
-    messages = rows[1:] if header else rows
-    metadata = (header or {}).get("chat_metadata")
-    if not isinstance(metadata, dict):
-        metadata = {}
+) -> list[Character]:
+    """The chat's characters, matched by name among `characters_by_name` (or the owner's
+    characters), `character` being the fallback for a solo chat."""
     if characters_by_name is None:
         characters_by_name = {
             c.name: c for c in Character.objects.filter(owner=owner, deleted_at__isnull=True)
         }
     names = []
-    for _, row in messages:
+    for _, row in chat_file.messages:
         name = row.get("name")
         # hidden replies (is_system) count: a chat may have no other line of a character
         if not row.get("is_user") and isinstance(name, str) and name not in names:
@@ -142,8 +200,35 @@ def chat_import_jsonl(
     if not participants and character is not None:
         participants = [character]
     if not participants:
-        wanted = (header or {}).get("character_name") or (names[0] if names else "?")
+        wanted = (chat_file.header or {}).get("character_name") or (names[0] if names else "?")
         raise ChatImportError(f"No character of yours is called {wanted!r}; import the character first.")
+    return participants
+
+
+def chat_import_jsonl(
+    *,
+    owner: User,
+    data: bytes,
+    character: Character | None = None,
+    characters_by_name: dict[str, Character] | None = None,
+    progress: Progress | None = None,
+) -> Chat:
+    """Import a SillyTavern chat. Characters are matched by name among `characters_by_name`
+    (or the owner's characters), `character` being the fallback for a solo chat."""
+    chat_file = chat_file_read(data)
+    participants = chat_import_participants(
+        owner=owner, chat_file=chat_file, character=character, characters_by_name=characters_by_name
+    )
+    return chat_import_file(owner=owner, chat_file=chat_file, participants=participants, progress=progress)
+
+
+@transaction.atomic
+def chat_import_file(
+    *, owner: User, chat_file: ChatFile, participants: list[Character], progress: Progress | None = None
+) -> Chat:
+    """Store a chat file that `chat_file_read` has read; `progress` hears of each message
+    (counting its tokens is the slow part of a big import)."""
+    metadata = chat_file.metadata
     chat = Chat.objects.create(
         owner=owner,
         title=f"{' & '.join(c.name for c in participants)} (imported)"[:200],
@@ -156,7 +241,8 @@ def chat_import_jsonl(
     message_rows: list[Message] = []
     swipe_texts: list[list[str]] = []
     now = timezone.now()
-    for number, (line, row) in enumerate(messages, start=1):
+    total = len(chat_file.messages)
+    for number, (line, row) in enumerate(chat_file.messages, start=1):
         content = _text(row, "mes", line)
         name = _text(row, "name", line) or ("User" if row.get("is_user") else participants[0].name)
         if row.get("is_user"):
@@ -167,9 +253,7 @@ def chat_import_jsonl(
             author, speaker = Author.SYSTEM, None
         else:
             author, speaker = Author.CHARACTER, by_name.get(name, participants[0])
-        swipes = row.get("swipes")
-        if not isinstance(swipes, list) or not all(isinstance(s, str) for s in swipes) or not swipes:
-            swipes = [content]
+        swipes = _swipes(row) or [content]
         swipe_id = row.get("swipe_id", 0)
         if not isinstance(swipe_id, int) or not 0 <= swipe_id < len(swipes):
             swipe_id = 0
@@ -190,6 +274,8 @@ def chat_import_jsonl(
             )
         )
         swipe_texts.append(swipes)
+        if progress is not None:
+            progress(number, total)
     created = Message.objects.bulk_create(message_rows, batch_size=2000)
     Swipe.objects.bulk_create(
         (

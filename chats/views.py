@@ -34,6 +34,7 @@ from characters.selectors import (
     personas_owned,
 )
 from chats.forms import ChatImportForm, ChatNewForm, ConnectionForm, PresetForm, PresetImportForm
+from chats.imports import chat_import_start
 from chats.models import Author, Chat, Message, SpeakerStrategy, Swipe
 from chats.selectors import (
     chat_get_for_user,
@@ -52,10 +53,10 @@ from chats.services import (
     chat_archive,
     chat_create,
     connection_save,
-    preset_import_sillytavern,
+    preset_import_file,
     preset_save,
 )
-from chats.sillytavern_jsonl import ChatImportError, chat_import_jsonl
+from tavern.models import BackgroundJob
 
 CHATS_PAGE_SIZE = 30
 USAGE_DAYS = 31
@@ -151,13 +152,19 @@ def chat_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         pk = form.cleaned_data["character"]
         character = character_get_visible(character_id=pk, user=user) if pk else None
+        upload = form.cleaned_data["file"]
         try:
-            chat = chat_import_jsonl(owner=user, data=form.cleaned_data["file"].read(), character=character)
-        except ChatImportError as error:
-            form.add_error("file", str(error))
+            started = chat_import_start(
+                owner=user, data=upload.read(), input_name=upload.name or "", character=character
+            )
+        except ChatError as error:
+            form.add_error("file", error.message)
         else:
-            messages.success(request, f"Imported “{chat.title}” with {chat.message_count} messages.")
-            return redirect("chats:detail", chat.pk)
+            if isinstance(started, BackgroundJob):
+                messages.info(request, f"{upload.name} is big: it is being imported in the background.")
+                return redirect("job", started.pk)
+            messages.success(request, f"Imported “{started.title}” with {started.message_count} messages.")
+            return redirect("chats:detail", started.pk)
     return render(request, "chats/import.html", {"form": form})
 
 
@@ -333,17 +340,15 @@ def connection_delete(request: HttpRequest, connection_id: int) -> HttpResponse:
 def preset_list(request: HttpRequest) -> HttpResponse:
     form = PresetImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        preset_json = form.preset_json()
-        if preset_json:
-            upload = form.cleaned_data["file"]
-            name = form.cleaned_data["name"] or (upload.name or "").rsplit(".", 1)[0]
-            try:
-                preset = preset_import_sillytavern(owner=_user(request), name=name, preset_json=preset_json)
-            except ChatError as error:
-                form.add_error("file", error.message)
-            else:
-                messages.success(request, f"The preset “{preset.name}” is imported.")
-                return redirect("chats:preset", preset.pk)
+        upload = form.cleaned_data["file"]
+        name = form.cleaned_data["name"] or (upload.name or "").rsplit(".", 1)[0]
+        try:
+            preset = preset_import_file(owner=_user(request), name=name, data=upload.read())
+        except ChatError as error:
+            form.add_error("file", error.message)
+        else:
+            messages.success(request, f"The preset “{preset.name}” is imported.")
+            return redirect("chats:preset", preset.pk)
     presets = presets_for_user(user=_user(request))
     return render(
         request, "chats/presets.html", {"presets": presets, "import_form": form, "section": "presets"}

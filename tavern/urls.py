@@ -4,6 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from tavern import health, views
+from tavern.jobs.api import JobDetailApi
+from tavern.jobs.views import job_page
 
 admin.site.site_header = "Tavern back office"
 admin.site.site_title = "Tavern admin"
@@ -13,6 +15,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("characters.api.urls")),
     path("", include("chats.api.urls")),
+    path("jobs/<int:job_id>/", JobDetailApi.as_view(), name="job"),
 ]
 
 urlpatterns = [
@@ -24,6 +27,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("characters.urls")),
     path("", include("chats.urls")),
+    path("jobs/<int:job_id>/", job_page, name="job"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("v1/", include("chats.openai_compat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.template.defaultfilters import filesizeformat
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from chats.limits import MAX_MESSAGE_CHARS, PRESET_MAX_STOP_STRINGS, PRESET_RANGES, chat_import_max_bytes
 from chats.models import Chat, ChatParticipant, ModelConnection, Preset, SpeakerStrategy
 from tavern.outbound import validate_outbound_url
 
@@ -74,14 +76,14 @@ class ChatUpdateInput(serializers.Serializer):
 
 
 class MessageSendInput(serializers.Serializer):
-    content = serializers.CharField(max_length=100_000, trim_whitespace=False)
+    content = serializers.CharField(max_length=MAX_MESSAGE_CHARS, trim_whitespace=False)
     client_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
     character_id = serializers.IntegerField(required=False, allow_null=True)
     stream = serializers.BooleanField(required=False, default=False)
 
 
 class MessageUpdateInput(serializers.Serializer):
-    content = serializers.CharField(required=False, max_length=100_000, trim_whitespace=False)
+    content = serializers.CharField(required=False, max_length=MAX_MESSAGE_CHARS, trim_whitespace=False)
     is_hidden = serializers.BooleanField(required=False)
 
 
@@ -193,14 +195,17 @@ class PresetSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {
-            "temperature": {"min_value": 0, "max_value": 5},
-            "top_p": {"min_value": 0, "max_value": 1},
-            "min_p": {"min_value": 0, "max_value": 1},
+            name: {"min_value": lowest, "max_value": highest}
+            for name, (lowest, highest) in PRESET_RANGES.items()
         }
 
     def validate_stop(self, value: object) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value) or len(value) > 16:
-            raise serializers.ValidationError("A list of at most 16 stop strings.")
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(item, str) for item in value)
+            or len(value) > PRESET_MAX_STOP_STRINGS
+        ):
+            raise serializers.ValidationError(f"A list of at most {PRESET_MAX_STOP_STRINGS} stop strings.")
         return value
 
 
@@ -260,3 +265,21 @@ class StreamEventOutput(serializers.Serializer):
 
     event = serializers.CharField(help_text="ack, generation_started, token, done, error, then end.")
     data = serializers.CharField(help_text="The event as JSON, with the same `type`.")
+
+
+class ChatImportInput(serializers.Serializer):
+    file = serializers.FileField(help_text="A SillyTavern chat file (.jsonl), solo or group.")
+    character_id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="For a solo chat whose character is not found by name among yours.",
+    )
+
+    def validate_file(self, value: Any) -> Any:
+        # Refused before it is read; the service checks the bytes it gets as well.
+        limit = chat_import_max_bytes()
+        if value.size > limit:
+            raise serializers.ValidationError(
+                f"The chat file is larger than the limit of {filesizeformat(limit)}."
+            )
+        return value

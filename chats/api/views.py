@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
@@ -17,6 +16,8 @@ from rest_framework.views import APIView
 from characters.selectors import character_get_visible, lorebook_get_owned, persona_get_owned
 from chats import realtime
 from chats.generation import GenerationRefused, generation_run, generation_stop
+from chats.imports import chat_import_start
+from chats.limits import PRESET_MAX_BYTES
 from chats.payloads import message_payload
 from chats.quota import QuotaExceeded, quota_check
 from chats.selectors import (
@@ -47,16 +48,19 @@ from chats.services import (
     message_swipe_select,
     participant_add,
     participant_update,
-    preset_import_sillytavern,
+    preset_import_file,
     preset_save,
 )
 from tavern.api.errors import DomainError
 from tavern.api.pagination import PagePagination, paginated
 from tavern.api.references import body_reference
+from tavern.jobs.api import JobOutput, job_accepted
+from tavern.models import BackgroundJob
 
 from .serializers import (
     BranchInput,
     ChatCreateInput,
+    ChatImportInput,
     ChatOutput,
     ChatUpdateInput,
     ConnectionInput,
@@ -573,25 +577,31 @@ class ChatExportApi(APIView):
 
 
 class ChatImportApi(APIView):
-    @extend_schema(request={"multipart/form-data": FileInput}, responses={201: ChatOutput})
+    @extend_schema(
+        request={"multipart/form-data": ChatImportInput},
+        responses={201: ChatOutput, 202: JobOutput},
+        description="A SillyTavern chat file (JSONL) becomes a chat of the caller: at once (201), "
+        "or, for a big file (over IMPORT_SYNC_MAX_BYTES or IMPORT_SYNC_MAX_CHAT_MESSAGES "
+        "messages), as a background job (202 with the job; poll its `url`). Every line is "
+        "checked first either way: a refusal is a 400 naming `file` and the line.",
+    )
     def post(self, request: Request) -> Response:
-        from chats.sillytavern_jsonl import ChatImportError, chat_import_jsonl
-
-        data = FileInput(data=request.data)
+        data = ChatImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        character_id = request.data.get("character_id")
+        character_id = data.validated_data.get("character_id")
         character = None
         if character_id:
-            try:
-                character = character_get_visible(character_id=int(character_id), user=request.user)
-            except ValueError as error:
-                raise DomainError("character_id is a number.", field="character_id") from error
-        try:
-            chat = chat_import_jsonl(owner=request.user, data=upload.read(), character=character)
-        except ChatImportError as error:
-            raise DomainError(str(error), field="file") from error
-        chat = chat_get_for_user(chat_id=chat.pk, user=request.user)
+            character = body_reference(
+                "character_id", lambda: character_get_visible(character_id=character_id, user=request.user)
+            )
+        # The service names the file and the line of any refusal (one error shape, via the handler).
+        started = chat_import_start(
+            owner=request.user, data=upload.read(), input_name=upload.name or "", character=character
+        )
+        if isinstance(started, BackgroundJob):
+            return job_accepted(started)
+        chat = chat_get_for_user(chat_id=started.pk, user=request.user)
         return Response(ChatOutput(chat, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
@@ -702,21 +712,12 @@ class PresetImportApi(APIView):
         data = FileInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        if upload.size > settings.PRESET_MAX_BYTES:
+        if upload.size > PRESET_MAX_BYTES:  # refused before it is read; the service checks too
             raise DomainError(
-                f"A preset file is at most {settings.PRESET_MAX_BYTES // (1024 * 1024)} MB.", field="file"
+                f"A preset file is at most {PRESET_MAX_BYTES // (1024 * 1024)} MB.", field="file"
             )
-        try:
-            preset_json = json.loads(upload.read().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise DomainError(f"Not a JSON preset: {error}", field="file") from error
-        if not isinstance(preset_json, dict):
-            raise DomainError("A preset is a JSON object.", field="file")
         name = data.validated_data.get("name") or upload.name.rsplit(".", 1)[0]
-        try:
-            preset = preset_import_sillytavern(owner=request.user, name=name, preset_json=preset_json)
-        except ChatError as error:
-            raise _domain(error) from error
+        preset = preset_import_file(owner=request.user, name=name, data=upload.read())
         return Response(PresetSerializer(preset).data, status=status.HTTP_201_CREATED)
 
 

@@ -443,7 +443,17 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "tavern-demo"  # noqa: S105 - the documented demo login, only created by seed_demo
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "tavern-admin"  # noqa: S105 - created only when DEBUG is on
+# What an import may bring, whatever the way in (API, page, background job, command):
+# a card or world file (and all a CHARX unpacks to), a chat file and its messages, the
+# entries of one lorebook. Per-field limits live beside the services (<app>/limits.py).
 CARD_MAX_BYTES = env.int("CARD_MAX_BYTES", default=20 * 1024 * 1024)
+CHAT_IMPORT_MAX_MESSAGES = env.int("CHAT_IMPORT_MAX_MESSAGES", default=200_000)
+LOREBOOK_MAX_ENTRIES = env.int("LOREBOOK_MAX_ENTRIES", default=10_000)
+# Imports up to these sizes are done in the request (201); bigger ones become background
+# jobs (202 and a job to poll), so no request spends a minute importing.
+IMPORT_SYNC_MAX_BYTES = env.int("IMPORT_SYNC_MAX_BYTES", default=1024 * 1024)
+IMPORT_SYNC_MAX_LOREBOOK_ENTRIES = env.int("IMPORT_SYNC_MAX_LOREBOOK_ENTRIES", default=500)
+IMPORT_SYNC_MAX_CHAT_MESSAGES = env.int("IMPORT_SYNC_MAX_CHAT_MESSAGES", default=2_000)
 TAVERN_EMBEDDINGS = {
     "provider": env.str("EMBEDDINGS_PROVIDER", default="local"),
     "base_url": env.str("EMBEDDINGS_BASE_URL", default=""),

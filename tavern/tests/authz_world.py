@@ -27,6 +27,7 @@ from characters.tests.factories import CharacterFactory, card_data, make_loreboo
 from chats.models import Chat, Message, ModelConnection, Preset
 from chats.services import connection_save, preset_save
 from chats.tests.factories import make_chat
+from tavern.models import BackgroundJob
 
 MARKER = "Zephyrine"
 # Nothing listens on the discard port: a connection test fails at once, without a network.
@@ -43,6 +44,7 @@ DEFAULT_OBJECTS = {
     "connection_id": "connection",
     "preset_id": "preset",
     "key_id": "api_key",
+    "job_id": "job",
     "username": "owner",
     "model": "character",
     "number": "first_version",
@@ -232,6 +234,13 @@ class World:
         return preset_save(owner=self.stranger, preset=None, data={"name": f"{MARKER} stranger"})
 
     # ------------------------------------------------------------ accounts
+
+    @cached_property
+    def job(self) -> BackgroundJob:
+        # The row alone: no worker runs in the matrix, and none should be sent anything.
+        return BackgroundJob.objects.create(
+            owner=self.owner, kind="lorebook_import", input_name=f"{MARKER}.json"
+        )
 
     @cached_property
     def api_key(self) -> ApiKey:

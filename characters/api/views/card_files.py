@@ -14,10 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characters.cards import CardError, export_charx, export_json, export_png
+from characters.imports import character_import_start
 from characters.models import Character
 from characters.records import card_value
 from characters.selectors import character_get_visible, character_tag_names
-from characters.services import CharacterError, character_import
+from characters.services import CharacterError
+from tavern.jobs.api import JobOutput, job_accepted
+from tavern.models import BackgroundJob
 
 from ..responses import FormatParameterNegotiation, domain_error, file_download
 from ..serializers import CharacterDetailOutput, FileUploadInput
@@ -29,9 +32,11 @@ class CharacterImportApi(APIView):
 
     @extend_schema(
         request=FileUploadInput,
-        responses={201: CharacterDetailOutput},
+        responses={201: CharacterDetailOutput, 202: JobOutput},
         description="A SillyTavern card (PNG, JSON or CHARX, told apart by content) becomes a "
-        "private character of the caller.",
+        "private character of the caller: at once (201), or, when its lorebook has more than "
+        "IMPORT_SYNC_MAX_LOREBOOK_ENTRIES entries, as a background job (202 with the job; poll "
+        "its `url`). Limits are checked first either way: a refusal is a 400 naming `file`.",
     )
     def post(self, request: Request) -> Response:
         data = FileUploadInput(data=request.data)
@@ -39,10 +44,12 @@ class CharacterImportApi(APIView):
         upload = data.validated_data["file"]
         content = upload.read()  # no larger than CARD_MAX_BYTES: the input checked its size
         try:
-            character = character_import(owner=request.user, data=content, filename=upload.name)
+            started = character_import_start(owner=request.user, data=content, filename=upload.name)
         except (CharacterError, CardError) as error:
             raise domain_error(error, field="file") from error
-        return character_detail_response(request, character.pk, status_code=status.HTTP_201_CREATED)
+        if isinstance(started, BackgroundJob):
+            return job_accepted(started)
+        return character_detail_response(request, started.pk, status_code=status.HTTP_201_CREATED)
 
 
 def _avatar_bytes(character: Character) -> bytes | None:

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from characters.cards import world_to_sillytavern
 from characters.cards.json_bytes import dump_json_bytes
+from characters.imports import lorebook_import_start
 from characters.records import lorebook_value
 from characters.selectors import lorebook_entry_get_owned, lorebook_get_owned, lorebooks_owned
 from characters.services import (
@@ -22,9 +23,10 @@ from characters.services import (
     lorebook_delete,
     lorebook_entry_delete,
     lorebook_entry_save,
-    lorebook_import_world,
     lorebook_update,
 )
+from tavern.jobs.api import JobOutput, job_accepted
+from tavern.models import BackgroundJob
 
 from ..responses import domain_error, file_download, page_response, paginated
 from ..serializers import (
@@ -82,8 +84,11 @@ class LorebookImportApi(APIView):
 
     @extend_schema(
         request=LorebookImportInput,
-        responses={201: LorebookOutput},
-        description="A SillyTavern world-info JSON file becomes a lorebook of the caller.",
+        responses={201: LorebookOutput, 202: JobOutput},
+        description="A SillyTavern world-info JSON file becomes a lorebook of the caller: at once "
+        "(201), or, for a big file (over IMPORT_SYNC_MAX_BYTES or IMPORT_SYNC_MAX_LOREBOOK_ENTRIES "
+        "entries), as a background job (202 with the job; poll its `url`). Limits are checked "
+        "first either way: a refusal is a 400 naming `file`.",
     )
     def post(self, request: Request) -> Response:
         data = LorebookImportInput(data=request.data)
@@ -91,12 +96,17 @@ class LorebookImportApi(APIView):
         upload = data.validated_data["file"]
         content = upload.read()  # no larger than CARD_MAX_BYTES: the input checked its size
         try:
-            book = lorebook_import_world(
-                owner=request.user, data=content, name=data.validated_data.get("name", "")
+            started = lorebook_import_start(
+                owner=request.user,
+                data=content,
+                name=data.validated_data.get("name", ""),
+                input_name=upload.name or "",
             )
         except CharacterError as error:
             raise domain_error(error, field="file") from error
-        return Response(LorebookOutput(book).data, status=status.HTTP_201_CREATED)
+        if isinstance(started, BackgroundJob):
+            return job_accepted(started)
+        return Response(LorebookOutput(started).data, status=status.HTTP_201_CREATED)
 
 
 class LorebookExportApi(APIView):

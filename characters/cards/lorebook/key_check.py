@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from characters.cards.errors import CardError
-from characters.cards.lorebook.book import LorebookEntry
 from characters.cards.lorebook.js_regex import js_regex_compile
 from characters.cards.lorebook.regex_limits import regex_pathology
 
@@ -30,12 +28,3 @@ def keys_refusal(keys: Iterable[str]) -> str:
         if isinstance(key, str) and (reason := key_refusal(key)):
             return reason
     return ""
-
-
-def lorebook_entries_check(entries: Iterable[LorebookEntry]) -> None:
-    """Raise CardError naming the first entry with a refused key."""
-    for number, entry in enumerate(entries, start=1):
-        reason = keys_refusal([*entry.keys, *entry.secondary_keys])
-        if reason:
-            name = f' "{entry.comment}"' if entry.comment else ""
-            raise CardError(f"Lorebook entry {number}{name}: {reason}.")

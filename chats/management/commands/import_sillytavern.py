@@ -2,7 +2,8 @@
 
 Characters (`characters/*.png|json|charx`), world lorebooks (`worlds/*.json`) and
 personas (`settings.json` → `power_user.personas`, images in `User Avatars/`)
-go through the same services as an upload. Nothing is imported twice: a
+go through the same services as an upload, and so within the same limits (a file
+too big is refused before it is read). Nothing is imported twice: a
 character is skipped when the account has one with the same name and content
 hash, a lorebook when one has the same name and entry count, a persona when one
 has the same name. A bad file is reported and the import goes on.
@@ -24,12 +25,20 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from accounts.models import User
-from characters.cards import CardError, parse_card_bytes, world_from_sillytavern
-from characters.cards.json_bytes import load_json_bytes
+from characters.cards import CardError
 from characters.models import DescriptionPosition
 from characters.records import card_content_hash
 from characters.selectors import characters_owned, lorebooks_owned, personas_owned
-from characters.services import CharacterError, character_create, lorebook_import_world, persona_save
+from characters.services import (
+    CharacterError,
+    character_card_read,
+    character_create,
+    lorebook_create,
+    lorebook_world_read,
+    persona_save,
+)
+from chats.limits import chat_import_max_bytes
+from tavern.errors import DomainRuleError
 
 CARD_SUFFIXES = (".png", ".json", ".charx")
 KINDS = ("characters", "lorebooks", "personas", "chats")
@@ -47,7 +56,7 @@ PERSONA_POSITIONS = {
 PERSONA_ROLES = {0: "system", 1: "user", 2: "assistant"}
 
 # What a single bad file may raise; anything else is a bug and stops the import.
-FILE_ERRORS = (CharacterError, CardError, ValidationError, OSError, ValueError)
+FILE_ERRORS = (DomainRuleError, CardError, ValidationError, OSError, ValueError)
 
 IMPORTED, SKIPPED, FAILED = "imported", "already imported", "failed"
 
@@ -149,6 +158,14 @@ def _message(error: Exception) -> str:
     return str(error)
 
 
+def _read(path: Path, *, limit: int) -> bytes:
+    """The file's bytes, refused unread when it is over the limit an upload has."""
+    size = path.stat().st_size
+    if size > limit:
+        raise CharacterError(f"The file is {size:,} bytes, more than the limit of {limit:,}.", field="file")
+    return path.read_bytes()
+
+
 # ---------------------------------------------------------------- characters
 
 
@@ -163,7 +180,7 @@ def _character_items(folder: Path, owner: User) -> list[Item]:
 
 def _character_import(path: Path, owner: User) -> str:
     # No filename: the report already names the file.
-    parsed = parse_card_bytes(path.read_bytes(), max_bytes=settings.CARD_MAX_BYTES)
+    parsed = character_card_read(data=_read(path, limit=settings.CARD_MAX_BYTES))
     content_hash = card_content_hash(parsed.card)
     if characters_owned(user=owner).filter(name=parsed.card.name, content_hash=content_hash).exists():
         return SKIPPED
@@ -172,6 +189,9 @@ def _character_import(path: Path, owner: User) -> str:
         card=parsed.card,
         avatar_png=parsed.avatar_png,
         change_summary=f"Imported from SillyTavern ({path.name}, {parsed.spec_version.upper()})",
+        avatar_field="file",
+        book_field="file",
+        card_field="file",
     )
     return IMPORTED
 
@@ -188,16 +208,16 @@ def _lorebook_items(folder: Path, owner: User) -> list[Item]:
 
 
 def _lorebook_import(path: Path, owner: User) -> str:
-    data = path.read_bytes()
+    data = _read(path, limit=settings.CARD_MAX_BYTES)
     # SillyTavern names a world by its file; the JSON usually has no name of its own.
     name = path.stem
-    value = world_from_sillytavern(load_json_bytes(data, source=path.name))
+    value = lorebook_world_read(data=data, name=name)
     already = lorebooks_owned(user=owner).filter(
         name=name, entry_count=len(value.entries), character__isnull=True
     )
     if already.exists():
         return SKIPPED
-    lorebook_import_world(owner=owner, data=data, name=name)
+    lorebook_create(owner=owner, value=value, field="file")
     return IMPORTED
 
 
@@ -265,7 +285,7 @@ def _persona_import(
         "is_default": is_default,
     }
     image_path = folder / "User Avatars" / Path(avatar).name
-    avatar_png = image_path.read_bytes() if image_path.is_file() else None
+    avatar_png = _read(image_path, limit=settings.AVATAR_MAX_BYTES) if image_path.is_file() else None
     persona_save(owner=owner, persona=None, data=data, avatar_png=avatar_png)
     return IMPORTED
 
@@ -301,7 +321,7 @@ def _chat_import(path: Path, owner: User, label: str, character_name: str | None
     from chats.selectors import chats_for_user
     from chats.sillytavern_jsonl import chat_import_jsonl
 
-    data = path.read_bytes()
+    data = _read(path, limit=chat_import_max_bytes())
     digest = hashlib.sha256(data).hexdigest()
     imported = chats_for_user(user=owner).filter(settings__imported_sha256=digest)
     if (

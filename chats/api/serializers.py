@@ -283,3 +283,12 @@ class ChatImportInput(serializers.Serializer):
                 f"The chat file is larger than the limit of {filesizeformat(limit)}."
             )
         return value
+
+
+class ConnectionTestOutput(serializers.Serializer):
+    ok = serializers.BooleanField()
+    latency_ms = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField(help_text="For people; for a shared connection, only whether it answers.")
+    models = serializers.ListField(
+        child=serializers.CharField(), help_text="What the server lists (empty for shared connections)."
+    )

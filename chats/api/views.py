@@ -65,6 +65,7 @@ from .serializers import (
     ChatUpdateInput,
     ConnectionInput,
     ConnectionOutput,
+    ConnectionTestOutput,
     DuplicateSendOutput,
     FileInput,
     MessageOutput,
@@ -649,7 +650,7 @@ class ConnectionDetailApi(APIView):
 
 
 class ConnectionTestApi(APIView):
-    @extend_schema(request=None, responses=dict)
+    @extend_schema(request=None, responses=ConnectionTestOutput)
     def post(self, request: Request, connection_id: int) -> Response:
         from chats.turn_context import connection_config
         from tavern.ai.chat import connection_test

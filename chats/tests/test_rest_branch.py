@@ -59,5 +59,8 @@ def test_branch_at_a_message_of_another_chat_is_refused(user, user_client):
         reverse("api:chat_branch", args=[chat.pk]), {"message_id": elsewhere.pk}, format="json"
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "message_id": ["There is nothing with this id that you can use."]
+    }
     assert Chat.objects.filter(branched_from=chat).exists() is False

@@ -50,7 +50,10 @@ def test_create_with_another_users_private_character_is_refused(user_client, oth
 
     response = user_client.post(reverse("api:chats"), {"character_ids": [character.pk]}, format="json")
 
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "character_ids.0": ["There is nothing with this id that you can use."]
+    }
     assert Chat.objects.count() == 0
 
 
@@ -130,7 +133,8 @@ def test_update_with_another_users_connection_is_refused(user, user_client, othe
         reverse("api:chat", args=[chat.pk]), {"connection_id": theirs.pk}, format="json"
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["connection_id"]
     chat.refresh_from_db()
     assert chat.connection_id is None
 

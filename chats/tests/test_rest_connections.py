@@ -146,7 +146,7 @@ def test_testing_a_shared_connection_says_whether_it_answers_not_where_it_is(use
     assert response.json() == {
         "ok": False,
         "latency_ms": None,
-        "message": "House: could not connect to the shared server (connection refused)",
+        "message": "House is not answering right now.",
         "models": [],
     }
     shared.refresh_from_db()

@@ -338,11 +338,11 @@ def bearer(user) -> bytes:  # type: ignore[no-untyped-def]
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_card_import_api_takes_a_card_over_the_default_limit(bearer):
-    description = "The coast goes on past the last map. " * 36_000  # 1.3 MB of text
+    greeting = "The coast goes on past the last map. " * 3_600  # 130 kB, within a field's limit
     card = {
         "spec": "chara_card_v2",
         "spec_version": "2.0",
-        "data": {"name": "Long Coast", "description": description},
+        "data": {"name": "Long Coast", "alternate_greetings": [greeting] * 10},  # 1.3 MB in all
     }
     body, content_type = _multipart("coast.json", json.dumps(card).encode())
     communicator = ApplicationCommunicator(
@@ -370,4 +370,4 @@ async def test_the_card_import_api_takes_a_card_over_the_default_limit(bearer):
     assert len(body) > MIB
     assert status == 201
     created = json.loads(content)
-    assert (created["name"], len(created["description"])) == ("Long Coast", len(description))
+    assert (created["name"], created["alternate_greetings"]) == ("Long Coast", [greeting] * 10)

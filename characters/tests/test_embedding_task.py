@@ -8,8 +8,9 @@ from characters.models import EMBEDDING_DIMENSIONS, Character, Visibility
 from characters.services import character_update
 from characters.tasks import character_embed
 from characters.tests.factories import CharacterFactory, card_data
+from tavern.testing.waits import EVENT_WAIT_SECONDS
 
-WAIT_SECONDS = 20
+WAIT_SECONDS = EVENT_WAIT_SECONDS
 
 
 @pytest.fixture(autouse=True)

@@ -94,6 +94,7 @@ def test_character_avatar_upload_page(user, content):
         assert set(response.context["form"].errors) == {"avatar"}
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # what the test sends
 def test_a_decompression_bomb_avatar_is_refused_not_a_server_error(user):
     bomb = _png(12_000, 12_000)  # 144 megapixels: a few KB of PNG, gigabytes decoded
 

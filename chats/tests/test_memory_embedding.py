@@ -11,8 +11,9 @@ from chats.memory import memory_embed_new
 from chats.models import MemoryChunk
 from chats.services import GenerationRecord, message_append_reply, message_append_user
 from chats.tests.factories import make_chat
+from tavern.testing.waits import EVENT_WAIT_SECONDS
 
-WAIT_SECONDS = 60
+WAIT_SECONDS = EVENT_WAIT_SECONDS
 
 
 def _exchanges(chat, count: int) -> None:

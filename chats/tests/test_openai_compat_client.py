@@ -34,6 +34,7 @@ from chats.quota import quota_consume
 from chats.services import connection_save
 from chats.tests.factories import make_chat
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
+from tavern.testing.waits import EVENT_WAIT_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -270,7 +271,7 @@ def test_a_client_that_hangs_up_stops_the_upstream_reply_and_is_billed_for_what_
     received = [chunk for _, chunk in zip(range(4), stream, strict=False)]
     stream.close()
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + EVENT_WAIT_SECONDS
     while (upstream.cancelled_streams, UsageRecord.objects.filter(user=user).count()) != (1, 1):
         assert time.monotonic() < deadline, "the upstream stream was not closed, or no usage was recorded"
         time.sleep(0.05)

@@ -9,6 +9,7 @@ from django.db import connection
 from chats.models import Chat, Message
 from chats.services import GenerationRecord, message_append_reply, message_append_user
 from chats.tests.factories import make_chat
+from tavern.testing.waits import EVENT_WAIT_SECONDS
 
 THREADS = 6
 EACH = 5
@@ -20,7 +21,7 @@ def _append_from_threads(chat: Chat, character) -> list[BaseException]:
 
     def append(worker: int) -> None:
         try:
-            start.wait(timeout=10)
+            start.wait(timeout=EVENT_WAIT_SECONDS)
             for number in range(EACH):
                 if worker % 2:
                     message_append_user(chat=Chat.objects.get(pk=chat.pk), content=f"user {worker}.{number}")

@@ -13,6 +13,7 @@ from chats.models import Message, Swipe
 from chats.tests.factories import make_chat
 from chats.tests.sockets import chat_on, connect
 from tavern.testing.sockets import TestSocket
+from tavern.testing.waits import EVENT_WAIT_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,10 +59,10 @@ async def test_stop_keeps_the_part_written_so_far_as_a_partial_reply(user, serve
 async def test_stop_closes_the_providers_stream(user, server):
     await _stopped_turn(server, user)
 
-    for _ in range(50):
-        if server.cancelled_streams:
-            break
-        await asyncio.sleep(0.1)
+    waited = 0.0
+    while not server.cancelled_streams and waited < EVENT_WAIT_SECONDS:  # ends when it is seen
+        await asyncio.sleep(0.05)
+        waited += 0.05
     assert server.cancelled_streams == 1
 
 

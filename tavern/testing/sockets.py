@@ -15,9 +15,9 @@ from typing import Any
 
 from channels.testing import WebsocketCommunicator
 
-# How long a test waits for an event that should come. Generous on purpose: the
-# wait ends as soon as the event arrives, so only a broken test ever waits this long.
-EVENT_WAIT_SECONDS = 60.0
+from tavern.testing.waits import EVENT_WAIT_SECONDS
+
+__all__ = ["EVENT_WAIT_SECONDS", "TestSocket", "sockets_close_all"]
 
 _open: list[TestSocket] = []
 

@@ -9,6 +9,7 @@ import pytest
 
 from tavern.ai.chat import ChatConnectionConfig, ConnectionUsed, TokenDelta, stream_chat, stream_with_fallback
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
+from tavern.testing.sockets import EVENT_WAIT_SECONDS
 
 MESSAGES = [{"role": "user", "content": "Tell me a long story."}]
 LONG_REPLY = " ".join(f"word{number}" for number in range(200))
@@ -32,7 +33,8 @@ def wire_connection(server: OpenAIWireServer, **overrides: Any) -> ChatConnectio
 
 
 async def seen_closed_within(server: OpenAIWireServer, seconds: float) -> float | None:
-    """Seconds until the server saw a stream closed by the client, or None."""
+    """Seconds until the server saw a stream closed by the client, or None: a wait that
+    ends as soon as it is seen, generous for a busy machine."""
     started = time.monotonic()
     while time.monotonic() - started < seconds:
         if server.cancelled_streams:
@@ -54,14 +56,14 @@ async def test_cancelling_the_consumer_closes_the_stream(wire_server):
                     third_word.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(third_word.wait(), timeout=5)
+    await asyncio.wait_for(third_word.wait(), timeout=EVENT_WAIT_SECONDS)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert await seen_closed_within(wire_server, 2.0) is not None
+    assert await seen_closed_within(wire_server, EVENT_WAIT_SECONDS) is not None
     assert wire_server.cancelled_streams == 1
-    assert len(received) < 10
+    assert len(received) < len(LONG_REPLY.split())  # it stopped before the end
     assert len(wire_server.requests_to(CHAT_COMPLETIONS_PATH)) == 1  # a stop is never retried
 
 
@@ -73,7 +75,7 @@ async def test_leaving_the_loop_under_aclosing_closes_the_stream(wire_server):
             if isinstance(event, TokenDelta):
                 break
 
-    assert await seen_closed_within(wire_server, 2.0) is not None
+    assert await seen_closed_within(wire_server, EVENT_WAIT_SECONDS) is not None
     assert wire_server.cancelled_streams == 1
 
 
@@ -87,10 +89,10 @@ async def test_cancelling_through_fallback_closes_the_stream(wire_server):
                 started.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(started.wait(), timeout=5)
+    await asyncio.wait_for(started.wait(), timeout=EVENT_WAIT_SECONDS)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert await seen_closed_within(wire_server, 2.0) is not None
+    assert await seen_closed_within(wire_server, EVENT_WAIT_SECONDS) is not None
     assert wire_server.cancelled_streams == 1

@@ -23,6 +23,7 @@ from tavern.ai.chat import (
 )
 from tavern.ai.tokenizer import count_message_tokens, count_tokens
 from tavern.testing.openai_wire_server import CHAT_COMPLETIONS_PATH, OpenAIWireServer
+from tavern.testing.waits import EVENT_WAIT_SECONDS
 
 MESSAGES = [
     {"role": "system", "content": "You are Seraphina, guardian of the Eldoria forest."},
@@ -111,7 +112,7 @@ def scripted_sse_server(
     finally:
         server.shutdown()
         server.server_close()
-        thread.join(timeout=5)
+        thread.join(timeout=EVENT_WAIT_SECONDS)
 
 
 def sse_connection(server: _ScriptedSSEServer) -> ChatConnectionConfig:

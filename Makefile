@@ -41,6 +41,7 @@ browser-deps:
 
 _test-steps: browser-deps
 	DJANGO_SETTINGS_MODULE=tavern.settings.test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tavern.settings.test $(PY) manage.py spectacular --fail-on-warn --validate --file /dev/null
 	DJANGO_SETTINGS_MODULE=tavern.settings.production SECRET_KEY=check-deploy-$$RANDOM-not-a-real-key-0123456789abcdefghijklmnop \
 	  ALLOWED_HOSTS=tavern.example.com FIELD_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) -m pytest $(PYTEST_ARGS)

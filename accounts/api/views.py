@@ -65,7 +65,7 @@ class MeApi(APIView):
 
 
 class ApiKeyListCreateApi(APIView):
-    @extend_schema(responses=paginated(ApiKeyOutput))
+    @extend_schema(operation_id="api_keys_list", responses=paginated(ApiKeyOutput))
     def get(self, request: Request) -> Response:
         paginator = PagePagination()
         page = paginator.paginate_queryset(api_key_list(user=request.user), request, view=self)

@@ -170,6 +170,7 @@ def _run_blocking(**run: Any) -> dict[str, Any]:
 class ChatListCreateApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("q", str), OpenApiParameter("archived", bool)],
+        operation_id="chats_list",
         responses=paginated(ChatOutput),
     )
     def get(self, request: Request) -> Response:

@@ -8,44 +8,31 @@ instead of a 500 on every page and API call. /readyz still reports Redis as down
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
-import redis.exceptions
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 
-logger = logging.getLogger(__name__)
-
-_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-_LOG_EVERY_SECONDS = 10.0
+from tavern.realtime.redis import REDIS_ERRORS, redis_outage_log
 
 
 class FailOpenRedisCache(RedisCache):
-    _last_log = 0.0
-
     def _outage(self, operation: str, error: BaseException) -> None:
-        now = time.monotonic()
-        if now - FailOpenRedisCache._last_log >= _LOG_EVERY_SECONDS:
-            FailOpenRedisCache._last_log = now
-            logger.warning(
-                "cache %s skipped: Redis unavailable (%s: %s)", operation, type(error).__name__, error
-            )
+        redis_outage_log(f"cache {operation} skipped", error)
 
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None, **kwargs: Any
     ) -> bool:
         try:
             return super().add(key, value, timeout, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("add", error)
             return False
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
         try:
             return super().get(key, default, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("get", error)
             return default
 
@@ -54,53 +41,53 @@ class FailOpenRedisCache(RedisCache):
     ) -> None:
         try:
             super().set(key, value, timeout, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("set", error)
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         try:
             return super().touch(key, timeout, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("touch", error)
             return False
 
     def delete(self, key: Any, version: Any = None) -> bool:
         try:
             return super().delete(key, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("delete", error)
             return False
 
     def get_many(self, keys: Any, version: Any = None) -> dict[Any, Any]:
         try:
             return super().get_many(keys, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("get_many", error)
             return {}
 
     def has_key(self, key: Any, version: Any = None) -> bool:
         try:
             return super().has_key(key, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("has_key", error)
             return False
 
     def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
         try:
             return super().incr(key, delta, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("incr", error)
             raise ValueError(f"Key '{key}' not found (the cache is unavailable)") from error
 
     def set_many(self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> list[Any]:
         try:
             return super().set_many(data, timeout, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("set_many", error)
             return list(data)
 
     def delete_many(self, keys: Any, version: Any = None) -> None:
         try:
             super().delete_many(keys, version)
-        except _ERRORS as error:
+        except REDIS_ERRORS as error:
             self._outage("delete_many", error)

@@ -10,7 +10,6 @@ limit is worth less than the service it guards.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import re
 import time
@@ -26,10 +25,8 @@ from django.dispatch import receiver
 from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
-logger = logging.getLogger(__name__)
+from tavern.realtime.redis import redis_outage_log
 
-_OUTAGE_LOG_EVERY_SECONDS = 10.0
-_last_outage_log = 0.0
 _STORAGE_ERRORS = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
@@ -84,18 +81,23 @@ def rate_parse(rate: str) -> limits.RateLimitItem:
     return limits.parse(f"{int(amount)} per {int(multiple or 1)} {_PERIODS[unit.lower()]}")
 
 
-def rate_limit_hit(*, scope: str, key: str, rate: str) -> RateDecision:
-    """Count one hit of `key` against `rate` in `scope`; refused hits are not counted."""
+def _decide(scope: str, key: str, rate: str, *, count: bool) -> RateDecision:
     item = rate_parse(rate)
     limiter = _limiter()
     try:
-        if limiter.hit(item, scope, key):
+        allowed = limiter.hit(item, scope, key) if count else limiter.test(item, scope, key)
+        if allowed:
             return RateDecision(allowed=True)
         reset_at, _remaining = limiter.get_window_stats(item, scope, key)
     except _STORAGE_ERRORS as error:
-        _log_outage(scope, error)
+        redis_outage_log(f"checking the rate limit {scope!r}; allowing", error)
         return RateDecision(allowed=True)
     return RateDecision(allowed=False, retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+def rate_limit_hit(*, scope: str, key: str, rate: str) -> RateDecision:
+    """Count one hit of `key` against `rate` in `scope`; refused hits are not counted."""
+    return _decide(scope, key, rate, count=True)
 
 
 async def rate_limit_hit_async(*, scope: str, key: str, rate: str) -> RateDecision:
@@ -105,33 +107,11 @@ async def rate_limit_hit_async(*, scope: str, key: str, rate: str) -> RateDecisi
 
 def rate_limit_exceeded(*, scope: str, key: str, rate: str) -> RateDecision:
     """Whether one more hit would be refused, without counting one."""
-    item = rate_parse(rate)
-    limiter = _limiter()
-    try:
-        if limiter.test(item, scope, key):
-            return RateDecision(allowed=True)
-        reset_at, _remaining = limiter.get_window_stats(item, scope, key)
-    except _STORAGE_ERRORS as error:
-        _log_outage(scope, error)
-        return RateDecision(allowed=True)
-    return RateDecision(allowed=False, retry_after=max(1, math.ceil(reset_at - time.time())))
+    return _decide(scope, key, rate, count=False)
 
 
 def rate_limit_reset(*, scope: str, key: str, rate: str) -> None:
     try:
         _limiter().clear(rate_parse(rate), scope, key)
     except _STORAGE_ERRORS as error:
-        _log_outage(scope, error)
-
-
-def _log_outage(scope: str, error: BaseException) -> None:
-    global _last_outage_log
-    now = time.monotonic()
-    if now - _last_outage_log >= _OUTAGE_LOG_EVERY_SECONDS:
-        _last_outage_log = now
-        logger.warning(
-            "rate limit %r not checked: Redis unavailable (%s: %s); allowing",
-            scope,
-            type(error).__name__,
-            error,
-        )
+        redis_outage_log(f"resetting the rate limit {scope!r}", error)

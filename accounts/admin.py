@@ -50,6 +50,15 @@ class UserAdmin(DjangoUserAdmin):
     )
     actions = ["ban_users", "unban_users"]
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Unticking "active" here is a ban like the action's: the same service ends the
+        user's tokens, keys and sockets (it does nothing when the flag did not change)."""
+        active = obj.is_active
+        if change and "is_active" in form.changed_data:
+            obj.is_active = not active  # as stored: the service makes the change
+        super().save_model(request, obj, form, change)
+        user_set_active(user=obj, active=active)
+
     @admin.action(description="Ban selected users (deactivate)", permissions=["change"])
     def ban_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         banned = list(queryset.exclude(pk=request.user.pk).filter(is_superuser=False))

@@ -4,7 +4,8 @@ Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point
 elsewhere), migrates, loads the demo data, then runs the web server (daphne with a
 cap on request bodies, tavern/http_server.py; HTTP + WebSocket), a Celery worker
 and Celery beat. Ctrl-C or SIGTERM stops every process it started, the embedded
-servers included. If one child dies, the group stops.
+servers included. A child that dies is started again; the group stops when one dies
+RESTARTS_ALLOWED times within RESTART_WINDOW_SECONDS.
 
     python -m tavern.supervisor [--port 8000] [--host 127.0.0.1]
 """

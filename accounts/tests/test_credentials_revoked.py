@@ -2,18 +2,20 @@
 access tokens stop working, sessions elsewhere end; a ban also revokes the API keys, a
 reset revokes them unless the user says otherwise."""
 
+import datetime
 import re
 
 import pytest
 from channels.db import database_sync_to_async
 from django.core import mail
+from django.db.models.fields.files import FieldFile
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.services import api_key_create, user_set_active
-from accounts.tests.factories import DEFAULT_PASSWORD
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from chats.tests.factories import make_chat
 from chats.tests.sockets import connect
 from tavern.asgi import application
@@ -143,3 +145,45 @@ async def test_a_banned_users_socket_stores_nothing_even_if_the_close_was_missed
 
     assert await socket.closed_with() == CLOSE_SIGNED_OUT
     assert await database_sync_to_async(Message.objects.filter(chat=chat, author="user").count)() == 0
+
+
+def _admin_form_data(client: Client, url: str, **changes: object) -> dict[str, object]:
+    """What the admin's change form posts back unchanged, with `changes` applied."""
+    form = client.get(url).context["adminform"].form
+    data: dict[str, object] = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if field.disabled or value is None or isinstance(value, FieldFile):
+            continue
+        if isinstance(value, datetime.datetime):
+            data[f"{name}_0"], data[f"{name}_1"] = value.date().isoformat(), value.time().isoformat()
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, datetime.date):
+            data[name] = value.isoformat()
+        else:
+            data[name] = value
+    for name, value in changes.items():
+        if value is False:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return data
+
+
+@pytest.mark.django_db
+def test_a_ban_from_the_users_admin_form_ends_tokens_and_api_keys_for_good(user):
+    """Unticking "active" on the user's page is a ban like the list action's."""
+    refresh = RefreshToken.for_user(user)
+    access = str(refresh.access_token)
+    key = api_key_create(user=user, name="bot").raw_key
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+
+    banned = admin.post(url, _admin_form_data(admin, url, is_active=False))
+    unbanned = admin.post(url, _admin_form_data(admin, url, is_active="on"))
+
+    assert (banned.status_code, unbanned.status_code) == (302, 302)
+    assert (_me_status(access), _refresh_status(str(refresh)), _me_status(key)) == (200, 401, 401)

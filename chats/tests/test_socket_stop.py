@@ -133,9 +133,7 @@ async def test_a_stop_before_the_reply_starts_still_ends_the_turn_once(user, pac
     await socket.send_json_to({"type": "stop"})
     finals = await _final_events_after_stop(socket)
 
-    assert len(finals) == 1
-    assert finals[0]["type"] in ("done", "error")
-    if finals[0]["type"] == "error":
-        assert finals[0]["code"] == "stopped"
-    else:
-        assert finals[0]["record"]["finish_reason"] in ("stopped", "stop")
+    assert [event["type"] for event in finals] == ["done"]
+    # The reply's slot is taken before the stop is read, so the stop finds this reply; only
+    # a machine stalled for the whole reply could let it finish first.
+    assert finals[0]["record"]["finish_reason"] in ("stopped", "stop")

@@ -3,6 +3,7 @@ environment (see README's table and .env.example); nothing secret lives here."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,11 @@ from tavern import embedded
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# An empty variable means "the default" (.env.example lists every one, empty). Left in
+# place, django-environ would read "" (a failed int(), a throttle rate of "" that turns
+# throttling off) and so would the plain os.environ readers (TAVERN_VAR_DIR): forget it.
+for _name in [name for name, value in os.environ.items() if value == ""]:
+    del os.environ[_name]
 
 VAR_DIR = embedded.var_dir()
 

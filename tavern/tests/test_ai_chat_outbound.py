@@ -46,6 +46,21 @@ async def test_a_refused_address_fails_at_once_without_retrying(settings, wire_s
     assert wire_server.requests == []
 
 
+async def test_a_refused_shared_connection_names_neither_its_url_nor_its_address(settings, wire_server):
+    """A shared connection's users learn it is refused, not where it points."""
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    config = connection("House", wire_server.base_url, address_shown=False)
+
+    with pytest.raises(ProviderRequestFailed) as failure:
+        [event async for event in stream_chat(config, MESSAGES)]
+
+    assert (failure.value.kind, failure.value.message) == (
+        "address_refused",
+        "House: this server does not connect to the shared server",
+    )
+    assert wire_server.requests == []
+
+
 async def test_the_next_connection_answers_when_one_is_refused(settings, wire_server):
     # Both reach the same server: by address (refused) and by a name the operator allowed.
     settings.OUTBOUND_ALLOWED_HOSTS = ["localhost"]

@@ -2,7 +2,11 @@
 in .env.example, and neither lists one that nothing reads."""
 
 import ast
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -92,3 +96,41 @@ def test_the_readme_and_env_example_list_nothing_that_is_not_read():
     read = settings_variables()
 
     assert (sorted(readme_variables() - read), sorted(env_example_variables() - read)) == ([], [])
+
+
+# What a run needs from its own environment, whatever .env.example says.
+_KEPT = {"TAVERN_VAR_DIR", "TAVERN_TEST_DB", "DJANGO_SETTINGS_MODULE"}
+_SETTINGS_DUMP = """
+import json
+from django.conf import settings
+values = {name: repr(getattr(settings, name)) for name in dir(settings) if name.isupper()}
+print(json.dumps({name: value for name, value in values.items() if " at 0x" not in value}))
+"""
+
+
+def _settings_with(variables: dict[str, str]) -> dict[str, str]:
+    """Every setting as the settings module computes it with `variables` in the environment
+    (and no other variable of .env.example)."""
+    environment = {name: value for name, value in os.environ.items() if name not in env_example_variables()}
+    environment |= {name: os.environ[name] for name in _KEPT if name in os.environ}
+    # A fixed hash seed: sets (ACCOUNT_LOGIN_METHODS) print in the same order in both runs.
+    environment |= {"DJANGO_SETTINGS_MODULE": "tavern.settings.local", "PYTHONHASHSEED": "0", **variables}
+    done = subprocess.run(
+        [sys.executable, "-c", _SETTINGS_DUMP],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_env_example_copied_as_it_is_gives_every_default():
+    """Its empty values mean "the default", as its first lines say."""
+    empty = dict.fromkeys(env_example_variables() - _KEPT, "")
+
+    unset, copied = _settings_with({}), _settings_with(empty)
+
+    assert {name for name in unset.keys() | copied.keys() if unset.get(name) != copied.get(name)} == set()

@@ -4,6 +4,7 @@ the API, pages; throttles and caches fail open; /readyz says Redis is down."""
 import pytest
 from django.urls import reverse
 
+from accounts.services import user_password_changed, user_set_active
 from accounts.tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +56,22 @@ def test_readyz_says_redis_is_down(client, redis_gone):
     assert response.status_code == 503
     assert response.json()["checks"]["redis"]["ok"] is False
     assert response.json()["checks"]["database"]["ok"] is True
+
+
+@pytest.fixture
+def channel_layer_gone(settings):
+    layer = settings.CHANNEL_LAYERS["default"]
+    host = {**layer["CONFIG"]["hosts"][0], "address": GONE}
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}}
+
+
+def test_a_ban_and_a_new_password_work(
+    user, redis_gone, channel_layer_gone, django_capture_on_commit_callbacks
+):
+    """Closing the user's sockets is the live view's part: without Redis it is skipped."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        user_password_changed(user=user, revoke_api_keys=True)
+        user_set_active(user=user, active=False)
+
+    user.refresh_from_db()
+    assert (len(callbacks), user.is_active) == (2, False)

@@ -132,6 +132,9 @@ def describe_failure(
 ) -> tuple[FailureKind, str, int | None]:
     """(kind, reason for the user, HTTP status) of an error raised by the openai client."""
     if isinstance(error, OutboundAddressRefused):
+        if not config.address_shown:
+            # The refusal's reason names the host and the address it resolved to.
+            return "address_refused", f"this server does not connect to {_address(config)}", None
         return "address_refused", f"this server does not connect to {config.base_url}: {error.reason}", None
     if isinstance(error, openai.APIStatusError):
         kind, reason = _describe_status(config, error)

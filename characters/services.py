@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from accounts.models import User
 from characters.cards import CardData, CardError, ParsedCard, parse_card_bytes
 from characters.cards import Lorebook as LorebookValue
-from characters.cards.lorebook.key_check import keys_refusal
+from characters.cards.lorebook.key_check import keys_refusal, probe_deadline
 from tavern.errors import DomainRuleError
 
 from .images import avatar_png_normalise
@@ -105,9 +105,10 @@ def _lorebook_check(value: LorebookValue, *, field: str, progress: Progress | No
         # The lorebook editor names the book field at fault; an import, its file; a card, its book.
         raise CharacterError(message, field=refused_field if field == "entries" else field)
     total = len(value.entries)
+    deadline = probe_deadline()
     for number, entry in enumerate(value.entries, start=1):
         _, reason = lorebook_entry_refusal(vars(entry))
-        reason = reason or keys_refusal([*entry.keys, *entry.secondary_keys])
+        reason = reason or keys_refusal([*entry.keys, *entry.secondary_keys], deadline=deadline)
         if reason:
             comment = entry.comment if len(entry.comment) <= 60 else entry.comment[:59] + "…"
             name = f' "{comment}"' if comment else ""

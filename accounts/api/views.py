@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from accounts.selectors import api_key_get_for_user, api_key_list
-from accounts.services import AccountError, api_key_create, api_key_revoke, user_profile_update
+from accounts.services import api_key_create, api_key_revoke, user_profile_update
 from tavern.api.errors import DomainError
 from tavern.api.pagination import PagePagination, paginated
 from tavern.api.throttling import SignInThrottle
@@ -57,10 +57,7 @@ class MeApi(APIView):
     def patch(self, request: Request) -> Response:
         data = MeUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            user = user_profile_update(user=request.user, data=data.validated_data)
-        except AccountError as error:
-            raise DomainError(error.message, field=error.field) from error
+        user = user_profile_update(user=request.user, data=data.validated_data)
         return Response(MeOutput(user).data)
 
 
@@ -75,10 +72,7 @@ class ApiKeyListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = ApiKeyCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            issued = api_key_create(user=request.user, name=data.validated_data["name"])
-        except AccountError as error:
-            raise DomainError(error.message, field=error.field) from error
+        issued = api_key_create(user=request.user, name=data.validated_data["name"])
         body = {**ApiKeyOutput(issued.key).data, "key": issued.raw_key}
         return Response(body, status=status.HTTP_201_CREATED)
 

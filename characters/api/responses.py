@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
-from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from characters.cards import CardError
 from characters.services import CharacterError
 from tavern.api.errors import DomainError
-from tavern.api.pagination import PagePagination
-
-
-@cache
-def paginated(output: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The schema of a `PagePagination` page of `output` (cached: one component per output)."""
-    return type(
-        f"Paginated{output.__name__}",
-        (serializers.Serializer,),
-        {
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": output(many=True),
-            "__doc__": f"A page of {output.__name__}.",
-        },
-    )
-
-
-def page_response(
-    request: Request, view: APIView, queryset: Any, output: type[serializers.Serializer]
-) -> Response:
-    paginator = PagePagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(output(page, many=True).data)
+from tavern.api.pagination import page_response as page_response
+from tavern.api.pagination import paginated as paginated
 
 
 def file_download(content: bytes, *, filename: str, content_type: str) -> HttpResponse:

@@ -33,7 +33,6 @@ from chats.selectors import (
     usage_for_user,
 )
 from chats.services import (
-    ChatError,
     chat_archive,
     chat_branch,
     chat_create,
@@ -93,10 +92,6 @@ class GenerationBusy(DomainError):
 class QuotaError(DomainError):
     status_code = 429
     default_code = "quota_exceeded"
-
-
-def _domain(error: ChatError) -> DomainError:
-    return DomainError(error.message, code=error.code, field=error.field)
 
 
 def _refused(error: GenerationRefused) -> DomainError:
@@ -212,16 +207,13 @@ class ChatListCreateApi(APIView):
             if values.get("connection_id")
             else None
         )
-        try:
-            chat = chat_create(
-                owner=request.user,
-                characters=characters,
-                persona=persona,
-                connection=connection,
-                title=values.get("title", ""),
-            )
-        except ChatError as error:
-            raise _domain(error) from error
+        chat = chat_create(
+            owner=request.user,
+            characters=characters,
+            persona=persona,
+            connection=connection,
+            title=values.get("title", ""),
+        )
         chat = chat_get_for_user(chat_id=chat.pk, user=request.user)
         return Response(ChatOutput(chat, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -399,12 +391,9 @@ class MessageListSendApi(APIView):
             async_to_sync(quota_check)(user_id=request.user.pk, tier=request.user.subscription_tier)
         except QuotaExceeded as error:
             raise QuotaError(error.message, code=error.code) from error
-        try:
-            message, created = message_append_user(
-                chat=chat, content=values["content"], client_id=values.get("client_id", "")
-            )
-        except ChatError as error:
-            raise _domain(error) from error
+        message, created = message_append_user(
+            chat=chat, content=values["content"], client_id=values.get("client_id", "")
+        )
         user_message = message_payload(message)
         if created:
             async_to_sync(realtime.chat_publish)(
@@ -433,13 +422,10 @@ class MessageDetailApi(APIView):
         message = message_in_chat(chat=chat, message_id=message_id)
         data = MessageUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            if "content" in data.validated_data:
-                message = message_edit(message=message, content=data.validated_data["content"])
-            if "is_hidden" in data.validated_data:
-                message = message_set_hidden(message=message, hidden=data.validated_data["is_hidden"])
-        except ChatError as error:
-            raise _domain(error) from error
+        if "content" in data.validated_data:
+            message = message_edit(message=message, content=data.validated_data["content"])
+        if "is_hidden" in data.validated_data:
+            message = message_set_hidden(message=message, hidden=data.validated_data["is_hidden"])
         payload = message_payload(message)
         async_to_sync(realtime.chat_publish)(chat.pk, {"type": "message_updated", "message": payload})
         return Response(payload)
@@ -501,10 +487,7 @@ class MessageSwipeApi(APIView):
         message = message_in_chat(chat=chat, message_id=message_id)
         data = SwipeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            message = message_swipe_select(message=message, index=data.validated_data["index"])
-        except ChatError as error:
-            raise _domain(error) from error
+        message = message_swipe_select(message=message, index=data.validated_data["index"])
         payload = message_payload(message)
         async_to_sync(realtime.chat_publish)(chat.pk, {"type": "message_updated", "message": payload})
         return Response(payload)
@@ -525,10 +508,7 @@ class ParticipantAddApi(APIView):
                 character_id=data.validated_data["character_id"], user=request.user
             ),
         )
-        try:
-            participant_add(chat=chat, character=character)
-        except ChatError as error:
-            raise _domain(error) from error
+        participant_add(chat=chat, character=character)
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         return Response(ChatOutput(chat, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
@@ -555,10 +535,7 @@ class ParticipantDetailApi(APIView):
     @extend_schema(responses={200: ChatOutput})
     def delete(self, request: Request, chat_id: int, character_id: int) -> Response:
         _, participant = self._participant(request, chat_id, character_id)
-        try:
-            participant_update(participant=participant, leave=True)
-        except ChatError as error:
-            raise _domain(error) from error
+        participant_update(participant=participant, leave=True)
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         return Response(ChatOutput(chat, context={"request": request}).data)
 

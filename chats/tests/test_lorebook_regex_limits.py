@@ -92,3 +92,15 @@ def test_pathological_regex_keys_are_recognised(key, refused):
     from characters.cards.lorebook.key_check import key_refusal
 
     assert bool(key_refusal(key)) is refused
+
+
+def test_one_import_probes_keys_for_a_bounded_time_and_still_refuses_the_obvious(monkeypatch):
+    from characters.cards.lorebook import key_check
+
+    monkeypatch.setattr(key_check, "PROBE_SECONDS", 0.0)  # the probing budget already spent
+    deadline = key_check.probe_deadline()
+
+    # Only a probe sees that this one is slow: unprobed, it is stored and limited at scan time.
+    assert key_check.keys_refusal(["/(a|aa)+$/"], deadline=deadline) == ""
+    # The static check needs no probe.
+    assert key_check.keys_refusal(["/(a+)+$/"], deadline=deadline).startswith("the regex /(a+)+$/ is refused")

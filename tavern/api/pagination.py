@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 
 class PagePagination(PageNumberPagination):
@@ -25,15 +28,26 @@ class NewestFirstCursorPagination(CursorPagination):
 
 
 @cache
-def paginated(item: type[serializers.Serializer]) -> serializers.Serializer:
-    """The OpenAPI shape of a PagePagination page of `item`s, for `extend_schema(responses=...)`."""
-    name = item.__name__.removesuffix("Output").removesuffix("Serializer")
-    return inline_serializer(
-        name=f"Paginated{name}List",
-        fields={
+def paginated(output: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The schema of a `PagePagination` page of `output`, for `extend_schema(responses=...)`
+    (cached: one component per output)."""
+    return type(
+        f"Paginated{output.__name__}",
+        (serializers.Serializer,),
+        {
             "count": serializers.IntegerField(),
             "next": serializers.URLField(allow_null=True),
             "previous": serializers.URLField(allow_null=True),
-            "results": item(many=True),
+            "results": output(many=True),
+            "__doc__": f"A page of {output.__name__}.",
         },
     )
+
+
+def page_response(
+    request: Request, view: APIView, queryset: Any, output: type[serializers.Serializer]
+) -> Response:
+    """One page of `queryset`, as `output`, in PagePagination's envelope."""
+    paginator = PagePagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(output(page, many=True).data)

@@ -20,7 +20,6 @@ from characters.selectors import (
     characters_owned,
 )
 from characters.services import (
-    CharacterError,
     character_create,
     character_delete,
     character_fork,
@@ -29,7 +28,7 @@ from characters.services import (
     favourite_set,
 )
 
-from ..responses import domain_error, page_response, paginated
+from ..responses import page_response, paginated
 from ..serializers import (
     CharacterDetailOutput,
     CharacterInput,
@@ -68,12 +67,9 @@ class CharacterListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = CharacterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            character = character_create(
-                owner=request.user, card=CardData(**data.card_changes()), **data.settings_changes()
-            )
-        except CharacterError as error:
-            raise domain_error(error) from error
+        character = character_create(
+            owner=request.user, card=CardData(**data.card_changes()), **data.settings_changes()
+        )
         return character_detail_response(request, character.pk, status_code=status.HTTP_201_CREATED)
 
 
@@ -103,16 +99,13 @@ class CharacterDetailApi(APIView):
         if changes:
             current = card_value(character, tags=character_tag_names(character))
             card = dataclasses.replace(current, **changes)
-        try:
-            character_update(
-                character=character,
-                editor=request.user,
-                card=card,
-                settings_data=data.settings_changes(),
-                change_summary=data.validated_data.get("change_summary", ""),
-            )
-        except CharacterError as error:
-            raise domain_error(error) from error
+        character_update(
+            character=character,
+            editor=request.user,
+            card=card,
+            settings_data=data.settings_changes(),
+            change_summary=data.validated_data.get("change_summary", ""),
+        )
         return character_detail_response(request, character.pk)
 
     @extend_schema(operation_id="characters_destroy", responses={204: None})
@@ -138,10 +131,7 @@ class CharacterForkApi(APIView):
     )
     def post(self, request: Request, character_id: int) -> Response:
         character = character_get_visible(character_id=character_id, user=request.user)
-        try:
-            fork = character_fork(character=character, owner=request.user)
-        except CharacterError as error:
-            raise domain_error(error) from error
+        fork = character_fork(character=character, owner=request.user)
         return character_detail_response(request, fork.pk, status_code=status.HTTP_201_CREATED)
 
 

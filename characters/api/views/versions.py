@@ -14,9 +14,9 @@ from characters.selectors import (
     character_version_get,
     character_versions,
 )
-from characters.services import CharacterError, character_version_restore
+from characters.services import character_version_restore
 
-from ..responses import domain_error, page_response, paginated
+from ..responses import page_response, paginated
 from ..serializers import (
     CharacterDetailOutput,
     VersionDetailOutput,
@@ -72,8 +72,5 @@ class CharacterVersionRestoreApi(APIView):
     def post(self, request: Request, character_id: int, number: int) -> Response:
         character = character_get_owned(character_id=character_id, user=request.user)
         version = character_version_get(character=character, number=number)
-        try:
-            character_version_restore(version=version, editor=request.user)
-        except CharacterError as error:
-            raise domain_error(error) from error
+        character_version_restore(version=version, editor=request.user)
         return character_detail_response(request, character.pk)

@@ -97,7 +97,7 @@ def _timed_out(budget: RegexBudget | None, key: str) -> None:
 # ---------------------------------------------------------------- at the edge
 
 
-def regex_pathology(source: str, flags: int) -> str:
+def regex_pathology(source: str, flags: int, *, probe: bool = True) -> str:
     """Why this regex could freeze a scan ("" when it looks safe).
 
     A loop whose body can go round in more than one way over the same text
@@ -113,13 +113,15 @@ def regex_pathology(source: str, flags: int) -> str:
             "it repeats a part that can itself repeat or be empty (as in (a+)+ or (a?)*), "
             "which can take exponential time on some texts"
         )
+    if not probe:
+        return ""
     try:
         pattern = regex.compile(source, flags)
     except (regex.error, RecursionError, OverflowError):
         return ""
-    for probe in _probes(parsed):
+    for text in _probes(parsed):
         # Twice before refusing: one pause of a busy machine is not the pattern's fault.
-        if not _finishes(pattern, probe) and not _finishes(pattern, probe):
+        if not _finishes(pattern, text) and not _finishes(pattern, text):
             return "it takes too long on some texts (catastrophic backtracking)"
     return ""
 

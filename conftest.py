@@ -92,8 +92,9 @@ async def _sockets_closed_at_teardown() -> AsyncIterator[None]:
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):  # type: ignore[no-untyped-def]
-    """Uploaded and generated files go to a per-test folder, never var/media."""
+    """Uploaded and generated files go to a per-test folder, never var/media or var/private."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_FILES_ROOT = tmp_path / "private"
 
 
 @pytest.fixture
@@ -135,8 +136,16 @@ def celery_worker(transactional_db):  # type: ignore[no-untyped-def]
     from celery.contrib.testing.worker import start_worker
 
     from tavern.celery import app
+    from tavern.testing.waits import EVENT_WAIT_SECONDS
 
-    with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
+    # Generous: a loaded machine may take seconds to answer the start-up ping or to end a job.
+    with start_worker(
+        app,
+        pool="solo",
+        perform_ping_check=True,
+        ping_task_timeout=EVENT_WAIT_SECONDS,
+        shutdown_timeout=EVENT_WAIT_SECONDS,
+    ) as worker:
         yield worker
     # The worker thread is gone but its database connection is not; end it so the
     # test database can be flushed.

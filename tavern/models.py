@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.storage import Storage, storages
 from django.db import models
 
 
@@ -25,6 +26,11 @@ class JobStatus(models.TextChoices):
 
 
 FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+def private_storage() -> Storage:
+    """STORAGES["private"]: never served to anyone (see settings)."""
+    return storages["private"]
 
 
 def job_input_upload_to(job: BackgroundJob, filename: str) -> str:
@@ -43,6 +49,7 @@ class BackgroundJob(models.Model):
     params = models.JSONField(default=dict, blank=True, help_text="What the kind needs besides the input.")
     input_file = models.FileField(
         upload_to=job_input_upload_to,
+        storage=private_storage,
         max_length=300,
         blank=True,
         help_text="The uploaded bytes, kept until the job ends.",

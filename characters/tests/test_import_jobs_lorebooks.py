@@ -4,7 +4,7 @@ it. Bad content the worker finds fails the job with its message and leaves no bo
 
 import json
 
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -62,7 +62,7 @@ def test_a_big_world_file_is_imported_by_the_worker(celery_worker, user, user_cl
         "url": f"/api/v1/lorebooks/{book.pk}/",
         "page_url": f"/lorebooks/{book.pk}/",
     }
-    assert (finished.input_file.name, default_storage.exists(stored)) == ("", False)
+    assert (finished.input_file.name, storages["private"].exists(stored)) == ("", False)
 
 
 def test_bad_content_found_by_the_worker_fails_the_job_and_imports_nothing(celery_worker, user, user_client):

@@ -4,7 +4,7 @@ links to the chat."""
 
 import json
 
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -66,7 +66,7 @@ def test_a_big_chat_file_is_imported_by_the_worker(celery_worker, user, user_cli
         "url": f"/api/v1/chats/{chat.pk}/",
         "page_url": f"/chats/{chat.pk}/",
     }
-    assert (finished.input_file.name, default_storage.exists(stored)) == ("", False)
+    assert (finished.input_file.name, storages["private"].exists(stored)) == ("", False)
 
 
 def test_the_page_sends_a_big_file_to_the_job_page(celery_worker, client, user):

@@ -369,10 +369,17 @@ if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
             "querystring_auth": True,
         },
     }
+    # Files nobody downloads (a background job's upload, until the job ends): another prefix
+    # of the same private bucket.
+    _private_storage = {**_default_storage, "OPTIONS": {**_default_storage["OPTIONS"], "location": "private"}}
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # Outside MEDIA_ROOT: nothing serving media (DEBUG's URLs, a web server) ever serves them.
+    _private_storage = {"BACKEND": "tavern.storage.PrivateFileSystemStorage"}
+PRIVATE_FILES_ROOT = VAR_DIR / "private"
 STORAGES = {
     "default": _default_storage,
+    "private": _private_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 

@@ -17,7 +17,7 @@ def job_wait_finished(job_id: int, *, timeout: float = JOB_WAIT_SECONDS) -> Back
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = BackgroundJob.objects.get(pk=job_id)
-        if job.is_finished:
+        if job.is_finished and not job.input_file:  # ended, and its upload let go of
             return job
         time.sleep(_POLL_SECONDS)
     raise AssertionError(f"job {job_id} did not finish within {timeout:.0f} s (no worker running?)")

@@ -8,7 +8,7 @@ import logging
 import threading
 
 import pytest
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import connection, transaction
 
 from accounts.tests.factories import UserFactory
@@ -96,7 +96,7 @@ def test_a_job_interrupted_too_often_fails_without_running():
     assert (job.status, job.error) == ("failed", "The job was interrupted 3 times and is not tried again.")
     assert job.finished_at is not None
     assert Lorebook.objects.count() == 0
-    assert (job.input_file.name, default_storage.exists(stored)) == ("", False)
+    assert (job.input_file.name, storages["private"].exists(stored)) == ("", False)
 
 
 def test_the_stored_upload_is_deleted_when_the_job_ends():
@@ -107,7 +107,7 @@ def test_the_stored_upload_is_deleted_when_the_job_ends():
 
     job.refresh_from_db()
     assert stored == f"jobs/{job.pk}/world.json"
-    assert (job.input_file.name, default_storage.exists(stored)) == ("", False)
+    assert (job.input_file.name, storages["private"].exists(stored)) == ("", False)
 
 
 def _explodes(job: BackgroundJob, data: bytes, progress: object) -> Lorebook:

@@ -492,4 +492,5 @@ WEBSOCKETS_PER_USER = env.int("WEBSOCKETS_PER_USER", default=20)
 TOKEN_BATCH_SECONDS = env.float("TOKEN_BATCH_SECONDS", default=0.03)
 CELERY_BEAT_SCHEDULE = {
     "characters-embed-stale": {"task": "characters.embed_stale", "schedule": 15 * 60},
+    "jobs-resend-queued": {"task": "tavern.jobs_resend_queued", "schedule": 5 * 60},
 }

@@ -7,7 +7,6 @@ chat receives the same events through the channel layer."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -17,19 +16,19 @@ from tavern.realtime.consumers import CLOSE_NOT_FOUND, TavernSocket
 from tavern.realtime.push import CLOSE_SIGNED_OUT
 
 from . import realtime
-from .generation import GenerationRefused, generation_reserve, generation_run, generation_stop
+from .generation import GenerationRefused
 from .payloads import message_payload
-from .quota import QuotaExceeded, quota_check
+from .quota import QuotaExceeded
 from .realtime import db_async
 from .selectors import chat_owned_exists, message_in_chat, messages_page
 from .services import (
     ChatError,
-    message_append_user,
     message_delete,
     message_edit,
     message_set_hidden,
     message_swipe_select,
 )
+from .turns import SignedOut, Turn, turn_continue, turn_regenerate, turn_send, turn_stop, turn_trigger
 
 RESUME_LIMIT = 200
 TYPING_EVERY_SECONDS = 2.0  # typing events a socket may publish, at most one per this
@@ -73,7 +72,7 @@ class ChatConsumer(TavernSocket):
             await self.send_error(error.code, error.message, retry_after=error.retry_after)
         except _NotFound:
             await self.send_error("not_found", "That message does not exist in this chat.")
-        except _SignedOut:
+        except SignedOut:
             await self.close(code=CLOSE_SIGNED_OUT)
         except Http404:  # the chat itself was deleted while the socket was open
             await self.close(code=CLOSE_NOT_FOUND)
@@ -88,26 +87,36 @@ class ChatConsumer(TavernSocket):
         if not isinstance(text, str):
             raise ChatError("'content' must be text.", field="content")
         client_id = str(content.get("client_id") or "")[:64]
-        await quota_check(user_id=self.user_id, tier=await db_async(_tier)(self.user_id))
-        message, created = await db_async(_append_user)(self.chat_id, self.user_id, text, client_id)
-        payload = message_payload(message)
-        await self.send_json({"type": "ack", "client_id": client_id, "message": payload, "created": created})
-        if not created:
-            return
-        await realtime.chat_publish(self.chat_id, {"type": "message_created", "message": payload})
-        await self._generate(
-            "send", requested_character_id=_int_or_none(content.get("character_id")), quota_checked=True
+        sent = await turn_send(
+            chat_id=self.chat_id,
+            user_id=self.user_id,
+            content=text,
+            client_id=client_id,
+            character_id=_int_or_none(content.get("character_id")),
         )
+        await self.send_json(
+            {
+                "type": "ack",
+                "client_id": client_id,
+                "message": message_payload(sent.message),
+                "created": sent.created,
+            }
+        )
+        if sent.turn is not None:
+            self._start(sent.turn)
 
     async def on_regenerate(self, content: dict[str, Any]) -> None:
-        await self._generate("regenerate", target_message_id=_int_or_none(content.get("message_id")))
+        message_id = _int_or_none(content.get("message_id"))
+        self._start(await turn_regenerate(chat_id=self.chat_id, user_id=self.user_id, message_id=message_id))
 
     async def on_continue(self, content: dict[str, Any]) -> None:
-        await self._generate("continue", target_message_id=_int_or_none(content.get("message_id")))
+        message_id = _int_or_none(content.get("message_id"))
+        self._start(await turn_continue(chat_id=self.chat_id, user_id=self.user_id, message_id=message_id))
 
     async def on_trigger(self, content: dict[str, Any]) -> None:
         """Group chats: ask a given character (or the next one) to speak now."""
-        await self._generate("send", requested_character_id=_int_or_none(content.get("character_id")))
+        character_id = _int_or_none(content.get("character_id"))
+        self._start(await turn_trigger(chat_id=self.chat_id, user_id=self.user_id, character_id=character_id))
 
     async def on_swipe(self, content: dict[str, Any]) -> None:
         """Show another swipe; swiping past the last one writes a new one (as SillyTavern)."""
@@ -119,40 +128,29 @@ class ChatConsumer(TavernSocket):
         if not isinstance(index, int) or index < 0:
             raise ChatError("'index' must be a swipe number from 0.", field="index")
         if index >= message.swipe_count:
-            await self._generate("regenerate", target_message_id=message.pk)
+            self._start(
+                await turn_regenerate(chat_id=self.chat_id, user_id=self.user_id, message_id=message.pk)
+            )
             return
-        updated = await db_async(message_swipe_select)(message=message, index=index)
-        await realtime.chat_publish(
-            self.chat_id, {"type": "message_updated", "message": message_payload(updated)}
-        )
+        await db_async(message_swipe_select)(message=message, index=index)
 
     async def on_edit(self, content: dict[str, Any]) -> None:
         message = await self._message(content)
         text = content.get("content")
         if not isinstance(text, str):
             raise ChatError("'content' must be text.", field="content")
-        updated = await db_async(message_edit)(message=message, content=text)
-        await realtime.chat_publish(
-            self.chat_id, {"type": "message_updated", "message": message_payload(updated)}
-        )
+        await db_async(message_edit)(message=message, content=text)
 
     async def on_hide(self, content: dict[str, Any]) -> None:
         message = await self._message(content)
-        updated = await db_async(message_set_hidden)(
-            message=message, hidden=bool(content.get("hidden", True))
-        )
-        await realtime.chat_publish(
-            self.chat_id, {"type": "message_updated", "message": message_payload(updated)}
-        )
+        await db_async(message_set_hidden)(message=message, hidden=bool(content.get("hidden", True)))
 
     async def on_delete(self, content: dict[str, Any]) -> None:
         message = await self._message(content)
-        message_id = message.pk  # delete() sets pk to None
         await db_async(message_delete)(message=message)
-        await realtime.chat_publish(self.chat_id, {"type": "message_deleted", "message_id": message_id})
 
     async def on_stop(self, content: dict[str, Any]) -> None:
-        await generation_stop(self.chat_id)
+        await turn_stop(chat_id=self.chat_id)
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         now = time.monotonic()
@@ -178,34 +176,14 @@ class ChatConsumer(TavernSocket):
             raise ChatError("'message_id' is required.", field="message_id")
         return await db_async(_message_of_chat)(self.chat_id, message_id)
 
-    async def _generate(self, mode: str, **kwargs: Any) -> None:
-        # The reply's slot is taken before the next frame is handled: a `stop` right
-        # after this always finds the reply it means.
-        generation_id = await generation_reserve(self.chat_id)
-        task = asyncio.create_task(self._generate_task(mode, generation_id=generation_id, **kwargs))
-        # keep a reference: the task outlives this handler and may outlive the socket
-        _BACKGROUND.add(task)
-        task.add_done_callback(_BACKGROUND.discard)
-
-    async def _generate_task(self, mode: str, **kwargs: Any) -> None:
-        try:
-            await generation_run(chat_id=self.chat_id, user_id=self.user_id, mode=mode, **kwargs)
-        except GenerationRefused as error:
-            await realtime.chat_publish(
-                self.chat_id, {"type": "error", "code": error.code, "message": error.message}
-            )
-
-
-_BACKGROUND: set[asyncio.Task[None]] = set()
+    def _start(self, turn: Turn) -> None:
+        # The turn holds the reply's slot already: a `stop` in the next frame finds it.
+        # The reply runs on in the background; it may outlive this socket.
+        turn.start()
 
 
 class _NotFound(Exception):
     pass
-
-
-class _SignedOut(Exception):
-    """The account was deactivated while its socket was open (the push that closes it
-    may not have arrived, e.g. while Redis was away)."""
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -216,24 +194,6 @@ def _int_or_none(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
-
-
-def _tier(user_id: int) -> str:
-    from accounts.models import User
-
-    return User.objects.only("subscription_tier").get(pk=user_id).subscription_tier
-
-
-def _append_user(chat_id: int, user_id: int, text: str, client_id: str):  # type: ignore[no-untyped-def]
-    from accounts.models import User
-
-    from .selectors import chat_get_for_user
-
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        raise _SignedOut
-    chat = chat_get_for_user(chat_id=chat_id, user=user)
-    return message_append_user(chat=chat, content=text, client_id=client_id)
 
 
 def _message_of_chat(chat_id: int, message_id: int):  # type: ignore[no-untyped-def]

@@ -1,9 +1,11 @@
-"""One generation, end to end: quota, context, prompt, provider stream (with
-fallback, or the offline demo), tokens to every socket of the chat, the reply
-stored (partial when stopped or broken), usage counted, memory jobs queued.
+"""One generation, end to end: context, prompt, provider stream (with fallback, or
+the offline demo), tokens to every socket of the chat, the reply stored (partial
+when stopped or broken), usage counted, memory jobs queued.
 
-It runs as one asyncio task per generation, in the process that received the
-request; sockets anywhere follow it through the channel layer and Redis."""
+`chats.turns` owns the turn around it (quota, the user's message, the reply slot);
+a generation runs in a slot a turn reserved. It runs as one asyncio task, in the
+process that received the request; sockets anywhere follow it through the channel
+layer and Redis."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from tavern.ai.tokenizer import count_message_tokens, count_tokens
 from . import realtime
 from .models import Chat, Message
 from .payloads import message_payload
-from .quota import QuotaExceeded, quota_check, quota_consume
+from .quota import quota_consume
 from .realtime import db_async
 from .services import GenerationRecord, message_add_swipe, message_append_reply, message_continue
 from .turn_context import TurnContext, TurnError, turn_context_load
@@ -119,6 +121,12 @@ async def generation_reserve(chat_id: int) -> str:
     return generation_id
 
 
+async def generation_release(chat_id: int, generation_id: str) -> None:
+    """Free a reserved slot whose generation will not run."""
+    _RUNNING.pop(generation_id, None)
+    await realtime.generation_unlock(chat_id, generation_id)
+
+
 async def _emit(chat_id: int, event: dict[str, Any], sink: EventSink | None) -> None:
     """To every socket of the chat and to the caller's sink. A Redis outage costs the
     sockets their live view, never the reply: the sink still gets it and it is stored."""
@@ -150,30 +158,20 @@ async def generation_run(
     *,
     chat_id: int,
     user_id: int,
+    generation_id: str,
     mode: str = "send",
     target_message_id: int | None = None,
     requested_character_id: int | None = None,
     sink: EventSink | None = None,
-    quota_checked: bool = False,
-    generation_id: str | None = None,
 ) -> GenerationOutcome | None:
-    """Run one generation; None when nobody is to speak (a manual group chat).
+    """Run one generation in the slot `generation_id` (`generation_reserve`); None when
+    nobody is to speak (a manual group chat).
 
-    `quota_checked`: the caller already counted this turn (a send checks before storing).
-    `generation_id`: a slot the caller reserved (`generation_reserve`); else one is taken.
     Whenever it ends — finished, stopped, failed — exactly one final event (done or
     error) goes to the chat's sockets and the sink, unless it was refused (raised)."""
-    if generation_id is None:
-        generation_id = await generation_reserve(chat_id)
     run = _RUNNING.setdefault(generation_id, _Run())
     last_event: dict[str, Any] | None = None
     try:
-        if not quota_checked:
-            tier = await db_async(_user_tier)(user_id)
-            try:
-                await quota_check(user_id=user_id, tier=tier)
-            except QuotaExceeded as error:
-                raise GenerationRefused(error.code, error.message) from error
         try:
             ctx = await db_async(turn_context_load)(
                 chat_id=chat_id,
@@ -257,12 +255,6 @@ class _TokenPublisher:
             self.timer.cancel()
             self.timer = None
         await self.flush()
-
-
-def _user_tier(user_id: int) -> str:
-    from accounts.models import User
-
-    return User.objects.only("subscription_tier").get(pk=user_id).subscription_tier
 
 
 @dataclass

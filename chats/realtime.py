@@ -4,13 +4,17 @@ catches up on the tokens it missed."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from asgiref.sync import AsyncToSync, async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import transaction
 
 from tavern.realtime.redis import REDIS_ERRORS, RedisUnavailable, redis_client, redis_outage_log
 
@@ -19,8 +23,28 @@ LIVE_TTL_SECONDS = 600
 
 def db_async(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """Database work of chat sockets and generations, in a thread pool: one shared
-    thread (channels' default) would queue every chat of the process behind each other."""
-    return database_sync_to_async(func, thread_sensitive=False)
+    thread (channels' default) would queue every chat of the process behind each other.
+
+    Except when a sync caller (a REST view, a test) waits in `async_to_sync` for this
+    work: then it runs in that caller's thread, on the connection (and transaction)
+    the caller already holds, as asgiref's thread-sensitive calls do."""
+    pooled = database_sync_to_async(func, thread_sensitive=False)
+    inline = sync_to_async(func, thread_sensitive=True)  # the caller's thread manages its connection
+
+    @functools.wraps(func)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        if _sync_caller_waits():
+            return await inline(*args, **kwargs)
+        return await pooled(*args, **kwargs)
+
+    return call
+
+
+def _sync_caller_waits() -> bool:
+    return (
+        getattr(AsyncToSync.executors, "current", None) is not None
+        or asyncio.get_running_loop() in AsyncToSync.loop_thread_executors
+    )
 
 
 def chat_group(chat_id: int) -> str:
@@ -53,6 +77,12 @@ async def chat_publish(chat_id: int, event: dict[str, Any]) -> None:
         redis_outage_log("publishing to the chat's sockets", error)
 
 
+def chat_publish_on_commit(chat_id: int, event: dict[str, Any]) -> None:
+    """For services: publish once the change is committed (at once outside a
+    transaction), so sockets never hear of a write that was rolled back."""
+    transaction.on_commit(lambda: async_to_sync(chat_publish)(chat_id, event))
+
+
 async def generation_lock(chat_id: int, generation_id: str) -> bool:
     """One reply at a time per chat; the lock expires if a process dies mid-reply."""
     try:
@@ -61,11 +91,16 @@ async def generation_lock(chat_id: int, generation_id: str) -> bool:
         raise RedisUnavailable(str(error)) from error
 
 
+# Delete the key only if it still holds this value, in one step: a get then a delete
+# could free the slot another reply took after this one's lock expired.
+_DELETE_IF_HELD = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
+
+
 async def generation_unlock(chat_id: int, generation_id: str) -> None:
-    client = redis_client()
     try:
-        if (await client.get(_lock_key(chat_id))) == generation_id.encode():
-            await client.delete(_lock_key(chat_id))
+        await redis_client().eval(_DELETE_IF_HELD, 1, _lock_key(chat_id), generation_id)
     except REDIS_ERRORS as error:
         redis_outage_log("freeing the chat's reply slot; it expires by itself", error)
 

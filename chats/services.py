@@ -22,6 +22,8 @@ from .limits import MAX_MESSAGE_CHARS as MAX_MESSAGE_CHARS
 from .limits import MAX_PARTICIPANTS as MAX_PARTICIPANTS
 from .limits import PRESET_MAX_BYTES, message_text_refusal, preset_refusal
 from .models import Author, Chat, ChatParticipant, Message, ModelConnection, Preset, Swipe, UsageRecord
+from .payloads import message_payload
+from .realtime import chat_publish_on_commit
 
 
 class ChatError(DomainRuleError):
@@ -195,6 +197,7 @@ def message_append_user(*, chat: Chat, content: str, client_id: str = "") -> tup
                 chat, author=Author.USER, name=_persona_name(chat), content=content, client_id=client_id
             )
             Swipe.objects.create(message=message, index=0, content=content, token_count=message.token_count)
+            chat_publish_on_commit(chat.pk, {"type": "message_created", "message": message_payload(message)})
     except IntegrityError:
         existing = Message.objects.filter(chat=chat, client_id=client_id).first()
         if existing is None:
@@ -267,6 +270,7 @@ def message_swipe_select(*, message: Message, index: int) -> Message:
     message.content, message.token_count, message.swipe_index = swipe.content, swipe.token_count, index
     message.is_partial = swipe.is_partial
     message.save(update_fields=["content", "token_count", "swipe_index", "is_partial"])
+    _message_updated(message)
     return message
 
 
@@ -295,19 +299,27 @@ def message_edit(*, message: Message, content: str) -> Message:
     )
     message.content, message.token_count, message.edited_at = content, tokens, timezone.now()
     message.save(update_fields=["content", "token_count", "edited_at"])
-    return message
-
-
-def message_set_hidden(*, message: Message, hidden: bool) -> Message:
-    message.is_hidden = hidden
-    message.save(update_fields=["is_hidden"])
+    _message_updated(message)
     return message
 
 
 @transaction.atomic
+def message_set_hidden(*, message: Message, hidden: bool) -> Message:
+    message.is_hidden = hidden
+    message.save(update_fields=["is_hidden"])
+    _message_updated(message)
+    return message
+
+
+def _message_updated(message: Message) -> None:
+    chat_publish_on_commit(message.chat_id, {"type": "message_updated", "message": message_payload(message)})
+
+
+@transaction.atomic
 def message_delete(*, message: Message) -> None:
-    chat_id = message.chat_id
+    chat_id, message_id = message.chat_id, message.pk
     message.delete()
+    chat_publish_on_commit(chat_id, {"type": "message_deleted", "message_id": message_id})
     last = Message.objects.filter(chat_id=chat_id).order_by("-position").first()
     Chat.objects.filter(pk=chat_id).update(
         message_count=F("message_count") - 1,
@@ -390,6 +402,12 @@ def chat_branch(*, chat: Chat, up_to: Message) -> Chat:
     return branch
 
 
+def _chat_updated(chat: Chat, changed: list[str]) -> None:
+    """The chat's set-up changed (title, participants, archive…): sockets refetch it."""
+    chat_publish_on_commit(chat.pk, {"type": "chat_updated", "chat_id": chat.pk, "changed": changed})
+
+
+@transaction.atomic
 def chat_update(*, chat: Chat, data: dict[str, Any]) -> Chat:
     simple = [
         name
@@ -416,12 +434,16 @@ def chat_update(*, chat: Chat, data: dict[str, Any]) -> Chat:
         chat.lorebooks.set(data["lorebooks"])
     if "fallback_connections" in data:
         chat.fallback_connections.set(data["fallback_connections"])
+    _chat_updated(
+        chat, sorted(name for name in data if name in (*simple, "lorebooks", "fallback_connections"))
+    )
     return chat
 
 
 def chat_archive(*, chat: Chat, archived: bool) -> Chat:
     chat.archived_at = timezone.now() if archived else None
     chat.save(update_fields=["archived_at", "updated_at"])
+    _chat_updated(chat, ["archived_at"])
     return chat
 
 
@@ -442,9 +464,11 @@ def participant_add(*, chat: Chat, character: Character) -> ChatParticipant:
     if not created and participant.left_at is not None:
         participant.left_at = None
         participant.save(update_fields=["left_at"])
+    _chat_updated(chat, ["participants"])
     return participant
 
 
+@transaction.atomic
 def participant_update(
     *, participant: ChatParticipant, muted: bool | None = None, leave: bool = False
 ) -> ChatParticipant:
@@ -459,6 +483,7 @@ def participant_update(
         fields.append("left_at")
     if fields:
         participant.save(update_fields=fields)
+        _chat_updated(participant.chat, ["participants"])
     return participant
 
 

@@ -14,12 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characters.selectors import character_get_visible, lorebook_get_owned, persona_get_owned
-from chats import realtime
-from chats.generation import GenerationRefused, generation_run, generation_stop
+from chats.generation import GenerationRefused
 from chats.imports import chat_import_start
 from chats.limits import PRESET_MAX_BYTES
 from chats.payloads import message_payload
-from chats.quota import QuotaExceeded, quota_check
+from chats.quota import QuotaExceeded
 from chats.selectors import (
     chat_get_for_user,
     chats_for_user,
@@ -40,7 +39,6 @@ from chats.services import (
     chat_update,
     connection_record_test,
     connection_save,
-    message_append_user,
     message_delete,
     message_edit,
     message_set_hidden,
@@ -50,6 +48,7 @@ from chats.services import (
     preset_import_file,
     preset_save,
 )
+from chats.turns import Turn, turn_continue, turn_regenerate, turn_send, turn_stop
 from tavern.api.errors import DomainError
 from tavern.api.pagination import PagePagination, paginated
 from tavern.api.references import body_reference
@@ -94,12 +93,20 @@ class QuotaError(DomainError):
     default_code = "quota_exceeded"
 
 
-def _refused(error: GenerationRefused) -> DomainError:
+def _refused(error: GenerationRefused | QuotaExceeded) -> DomainError:
     if error.code == "busy":
         return GenerationBusy(error.message)
     if error.code in ("rate_limited", "quota_exceeded"):
         return QuotaError(error.message, code=error.code)
     return DomainError(error.message, code=error.code)
+
+
+def _turn(start: Any, **arguments: Any) -> Any:
+    """Start a turn (`chats.turns`) from a sync view; its refusals as API errors."""
+    try:
+        return async_to_sync(start)(**arguments)
+    except (GenerationRefused, QuotaExceeded) as error:
+        raise _refused(error) from error
 
 
 def _sse(event: dict[str, Any]) -> bytes:
@@ -108,13 +115,13 @@ def _sse(event: dict[str, Any]) -> bytes:
     )
 
 
-async def _sse_generation(first: list[dict[str, Any]], **run: Any) -> AsyncIterator[bytes]:
-    """Server-Sent Events for one generation; the generation goes on (and is saved)
-    even if the client goes away."""
+async def _sse_turn(first: list[dict[str, Any]], turn: Turn) -> AsyncIterator[bytes]:
+    """Server-Sent Events for one turn; the reply goes on (and is saved) even if the
+    client goes away."""
     for event in first:
         yield _sse(event)
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    task = asyncio.create_task(generation_run(sink=queue.put, **run))
+    task = asyncio.create_task(turn.run(sink=queue.put))
     while True:
         getter = asyncio.ensure_future(queue.get())
         done, _ = await asyncio.wait({getter, task}, return_when=asyncio.FIRST_COMPLETED)
@@ -140,16 +147,28 @@ async def _sse_generation(first: list[dict[str, Any]], **run: Any) -> AsyncItera
     yield b"event: end\ndata: {}\n\n"
 
 
-def _stream_response(first: list[dict[str, Any]], **run: Any) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_sse_generation(first, **run), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
+class _TurnStream(StreamingHttpResponse):
+    """The events of a turn whose reply slot is already taken: a stop posted right
+    after the response started finds it. If the stream is never read (the client went
+    away first), closing the response frees the slot."""
+
+    def __init__(self, turn: Turn, first: list[dict[str, Any]]) -> None:
+        super().__init__(_sse_turn(first, turn), content_type="text/event-stream")
+        self.turn = turn
+        self["Cache-Control"] = "no-cache"
+        self["X-Accel-Buffering"] = "no"
+
+    def close(self) -> None:
+        try:
+            if not self.turn.claimed:
+                async_to_sync(self.turn.release)()
+        finally:
+            super().close()
 
 
-def _run_blocking(**run: Any) -> dict[str, Any]:
+def _run_blocking(turn: Turn) -> dict[str, Any]:
     try:
-        outcome = async_to_sync(generation_run)(**run)
+        outcome = async_to_sync(turn.run)()
     except GenerationRefused as error:
         raise _refused(error) from error
     if outcome is None:
@@ -305,7 +324,7 @@ class ChatStopApi(APIView):
     @extend_schema(request=None, responses={202: None})
     def post(self, request: Request, chat_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
-        async_to_sync(generation_stop)(chat.pk)
+        async_to_sync(turn_stop)(chat_id=chat.pk)
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -387,32 +406,22 @@ class MessageListSendApi(APIView):
         data = MessageSendInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        try:
-            async_to_sync(quota_check)(user_id=request.user.pk, tier=request.user.subscription_tier)
-        except QuotaExceeded as error:
-            raise QuotaError(error.message, code=error.code) from error
-        message, created = message_append_user(
-            chat=chat, content=values["content"], client_id=values.get("client_id", "")
+        sent = _turn(
+            turn_send,
+            chat_id=chat.pk,
+            user_id=request.user.pk,
+            content=values["content"],
+            client_id=values.get("client_id", ""),
+            character_id=values.get("character_id"),
         )
-        user_message = message_payload(message)
-        if created:
-            async_to_sync(realtime.chat_publish)(
-                chat.pk, {"type": "message_created", "message": user_message}
-            )
-        run = {
-            "chat_id": chat.pk,
-            "user_id": request.user.pk,
-            "mode": "send",
-            "requested_character_id": values.get("character_id"),
-            "quota_checked": True,
-        }
-        if not created:
+        user_message = message_payload(sent.message)
+        if sent.turn is None:
             return Response(
                 {"message": user_message, "reply": None, "duplicate": True}, status=status.HTTP_200_OK
             )
         if values["stream"]:
-            return _stream_response([{"type": "ack", "message": user_message}], **run)
-        return Response({"message": user_message, **_run_blocking(**run)}, status=status.HTTP_201_CREATED)
+            return _TurnStream(sent.turn, [{"type": "ack", "message": user_message}])
+        return Response({"message": user_message, **_run_blocking(sent.turn)}, status=status.HTTP_201_CREATED)
 
 
 class MessageDetailApi(APIView):
@@ -426,16 +435,13 @@ class MessageDetailApi(APIView):
             message = message_edit(message=message, content=data.validated_data["content"])
         if "is_hidden" in data.validated_data:
             message = message_set_hidden(message=message, hidden=data.validated_data["is_hidden"])
-        payload = message_payload(message)
-        async_to_sync(realtime.chat_publish)(chat.pk, {"type": "message_updated", "message": payload})
-        return Response(payload)
+        return Response(message_payload(message))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, chat_id: int, message_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         message = message_in_chat(chat=chat, message_id=message_id)
         message_delete(message=message)
-        async_to_sync(realtime.chat_publish)(chat.pk, {"type": "message_deleted", "message_id": message_id})
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -457,15 +463,11 @@ class _GenerateOnMessageApi(APIView):
         message = message_in_chat(chat=chat, message_id=message_id)
         data = StreamInput(data=request.data)
         data.is_valid(raise_exception=True)
-        run = {
-            "chat_id": chat.pk,
-            "user_id": request.user.pk,
-            "mode": self.mode,
-            "target_message_id": message.pk,
-        }
+        start = turn_continue if self.mode == "continue" else turn_regenerate
+        turn = _turn(start, chat_id=chat.pk, user_id=request.user.pk, message_id=message.pk)
         if data.validated_data["stream"]:
-            return _stream_response([], **run)
-        return Response(_run_blocking(**run))
+            return _TurnStream(turn, [])
+        return Response(_run_blocking(turn))
 
 
 class MessageRegenerateApi(_GenerateOnMessageApi):
@@ -488,9 +490,7 @@ class MessageSwipeApi(APIView):
         data = SwipeInput(data=request.data)
         data.is_valid(raise_exception=True)
         message = message_swipe_select(message=message, index=data.validated_data["index"])
-        payload = message_payload(message)
-        async_to_sync(realtime.chat_publish)(chat.pk, {"type": "message_updated", "message": payload})
-        return Response(payload)
+        return Response(message_payload(message))
 
 
 # ---------------------------------------------------------------- participants

@@ -10,9 +10,9 @@ from django.test import AsyncClient
 from django.urls import reverse
 from rest_framework_simplejwt.tokens import AccessToken
 
-from chats import consumers
 from chats.models import Message
 from chats.tests.sockets import chat_on, connect
+from chats.turns import turns_running
 from tavern.testing.redis_server import ThrowawayRedis
 from tavern.testing.sockets import EVENT_WAIT_SECONDS
 
@@ -72,6 +72,6 @@ async def test_a_socket_loses_its_live_view_but_the_reply_is_stored(user, server
     await socket.until("token", count=2)
 
     redis_that_dies.kill()
-    await asyncio.wait_for(asyncio.gather(*list(consumers._BACKGROUND)), EVENT_WAIT_SECONDS)
+    await asyncio.wait_for(asyncio.gather(*turns_running()), EVENT_WAIT_SECONDS)
 
     assert await database_sync_to_async(_stored_reply)(chat) == (REPLY, False)

@@ -8,10 +8,10 @@ import pytest
 from channels.db import database_sync_to_async
 
 from characters.tests.factories import CharacterFactory, card_data
-from chats import consumers
 from chats.models import ChatParticipant, Message
 from chats.tests.factories import make_chat
 from chats.tests.sockets import connect
+from chats.turns import turns_running
 from tavern.testing.sockets import EVENT_WAIT_SECONDS, TestSocket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,7 +57,7 @@ async def _speakers(chat_id: int, user, lines: list[str]) -> list[str]:
 
 async def _generations_finished() -> None:
     """Wait for the replies the consumers started (a manual chat's send starts one that ends silently)."""
-    await asyncio.wait_for(asyncio.gather(*list(consumers._BACKGROUND)), timeout=EVENT_WAIT_SECONDS)
+    await asyncio.wait_for(asyncio.gather(*turns_running()), timeout=EVENT_WAIT_SECONDS)
 
 
 async def test_round_robin_takes_turns_after_the_greeter(user):

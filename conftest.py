@@ -131,9 +131,11 @@ def user_client(user):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def celery_worker(transactional_db):  # type: ignore[no-untyped-def]
-    """A real Celery worker consuming the real Redis broker, in a thread of this process."""
+    """A real Celery worker consuming the real Redis broker, in a thread of this process:
+    every queue of the test settings (chat, embeddings, jobs, default; tavern/task_queues.py)."""
     import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping for the start-up check
     from celery.contrib.testing.worker import start_worker
+    from django.conf import settings
 
     from tavern.celery import app
     from tavern.testing.waits import EVENT_WAIT_SECONDS
@@ -142,6 +144,7 @@ def celery_worker(transactional_db):  # type: ignore[no-untyped-def]
     with start_worker(
         app,
         pool="solo",
+        queues=list(settings.CELERY_TASK_QUEUES),
         perform_ping_check=True,
         ping_task_timeout=EVENT_WAIT_SECONDS,
         shutdown_timeout=EVENT_WAIT_SECONDS,

@@ -27,7 +27,7 @@ Target (shared/PERFORMANCE.md): <= 15 ms p50, <= 50 ms p99.
 Isolation from the tests other people run on the same Redis: the chat and user
 have ids above 9e9 (group names, live-reply and quota keys cannot meet a test's),
 the daphne process uses the channel prefix `tavern-bench:asgi` and queues its
-Celery jobs on `tavern-bench` (purged at the end), and free-plan limits are off.
+Celery jobs on `tavern-bench.*` (purged at the end), and free-plan limits are off.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tavern.settings.test")
+
+from tavern.task_queues import celery_queue_settings  # noqa: E402 - needs ROOT on sys.path
 
 DB_NAME = "bench_chat_first_token"
 BENCH_ID = 9_100_000_001  # user and chat ids; far above any test's
@@ -328,7 +330,8 @@ def serve(port: int) -> None:
         settings.CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
         config.pop("capacity", None)
         config.pop("expiry", None)
-    settings.CELERY_TASK_DEFAULT_QUEUE = BENCH_QUEUE
+    for name, value in celery_queue_settings(prefix=BENCH_QUEUE).items():
+        setattr(settings, name, value)
     if os.environ.get("BENCH_DB_THREADS") == "pool":
         # An experiment (--db-threads pool): database calls of sockets in a thread pool instead
         # of asgiref's one thread-sensitive thread. Patched before the app imports it.
@@ -364,8 +367,9 @@ def celery_queue_purge() -> int:
     from django.conf import settings
 
     client = redis.Redis.from_url(settings.REDIS_URL)
-    queued = int(client.llen(BENCH_QUEUE))
-    client.delete(BENCH_QUEUE)
+    queues = list(celery_queue_settings(prefix=BENCH_QUEUE)["CELERY_TASK_QUEUES"])
+    queued = sum(int(client.llen(queue)) for queue in queues)
+    client.delete(*queues)
     return queued
 
 
@@ -509,7 +513,7 @@ def run(runs: int, warm: int, conn_max_age: int, layer: str) -> None:
     row("  prepare: ack → generation_started (lock, turn context)", figures["prepare"])
     row("  request: → wire server sends first chunk (HTTP, provider)", figures["request"])
     row("  deliver: → token at the client (parse, Redis, channels)", figures["deliver"])
-    print(f"  celery jobs queued on '{BENCH_QUEUE}' by the turns, purged: {celery_queue_purge()}")
+    print(f"  celery jobs queued on '{BENCH_QUEUE}.*' by the turns, purged: {celery_queue_purge()}")
 
 
 def main() -> None:

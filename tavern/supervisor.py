@@ -1,13 +1,21 @@
 """`make run`: one supervised group of everything Tavern needs on one machine.
 
 Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point
-elsewhere), migrates, loads the demo data, then runs the web server (daphne with a
-cap on request bodies, tavern/http_server.py; HTTP + WebSocket), a Celery worker
-and Celery beat. Ctrl-C or SIGTERM stops every process it started, the embedded
-servers included. A child that dies is started again; the group stops when one dies
-RESTARTS_ALLOWED times within RESTART_WINDOW_SECONDS.
+elsewhere), migrates, loads the demo data, then runs WEB_WORKERS web servers (daphne
+with a cap on request bodies, tavern/http_server.py; HTTP + WebSocket), a Celery
+worker consuming every queue, and Celery beat. Ctrl-C or SIGTERM stops every process
+it started, the embedded servers included. A child that dies is started again; the
+group stops when one dies RESTARTS_ALLOWED times within RESTART_WINDOW_SECONDS.
 
-    python -m tavern.supervisor [--port 8000] [--host 127.0.0.1]
+The web servers share one port without a proxy: the supervisor binds the listening
+socket once and each daphne serves it as an inherited file descriptor (`--fd`), so the
+kernel hands each new connection to whichever process accepts first (unevenly while
+they are idle: one may take most; a busy one accepts less). The socket
+outlives the web processes: while one is restarted, the others go on answering and
+nothing else can take the port. A chat's stream reaches sockets on every process
+through the Redis channel layer.
+
+    python -m tavern.supervisor [--port 8000] [--host 127.0.0.1] [--web-workers 1]
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ STOP_GRACE_SECONDS = 10.0
 READY_TIMEOUT_SECONDS = 120.0
 
 
+LISTEN_BACKLOG = 1024
+
 RESTARTS_ALLOWED = 5
 RESTART_WINDOW_SECONDS = 60.0
 
@@ -38,6 +48,7 @@ RESTART_WINDOW_SECONDS = 60.0
 class Child:
     name: str
     argv: list[str]
+    pass_fds: tuple[int, ...] = ()  # inherited by every start: the web servers' shared socket
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     restarts: list[float] = field(default_factory=list)  # when it was started again
 
@@ -48,6 +59,7 @@ class Child:
             stdout=subprocess.PIPE if echo else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=self.pass_fds,
         )
         if echo:
             threading.Thread(target=_pump_output, args=(self,), daemon=True).start()
@@ -90,22 +102,35 @@ def _manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], check=True, cwd=embedded.BASE_DIR)  # noqa: S603
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+def web_listener(host: str, port: int) -> socket.socket:
+    """The web servers' one listening socket (IPv4: daphne adopts a descriptor as AF_INET).
+    OSError when the address is taken."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(LISTEN_BACKLOG)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
-def _children(host: str, port: int) -> list[Child]:
+def web_children(listener: socket.socket, count: int) -> list[Child]:
+    """`count` web servers serving the one socket; each is restarted on its own."""
+    fd = listener.fileno()
+    argv = [sys.executable, "-m", "tavern.http_server", "--fd", str(fd), "tavern.asgi:application"]
+    if count == 1:
+        return [Child("web", argv, pass_fds=(fd,))]
+    return [Child(f"web-{number}", argv, pass_fds=(fd,)) for number in range(1, count + 1)]
+
+
+def _children(listener: socket.socket, web_workers: int) -> list[Child]:
     var = embedded.var_dir()
-    web_server = [sys.executable, "-m", "tavern.http_server"]
     celery = [sys.executable, "-m", "celery", "-A", "tavern"]
     return [
-        Child("web", [*web_server, "-b", host, "-p", str(port), "tavern.asgi:application"]),
+        *web_children(listener, web_workers),
+        # Every queue (CELERY_TASK_QUEUES) by default; production runs one per queue (README).
         Child("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2", "--hostname=worker@%h"]),
         Child(
             "beat",
@@ -118,6 +143,10 @@ def _children(host: str, port: int) -> list[Child]:
             ],
         ),
     ]
+
+
+def _web_processes(count: int) -> str:
+    return "1 web process" if count == 1 else f"{count} web processes sharing the port"
 
 
 def _pump_output(child: Child) -> None:
@@ -164,13 +193,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=int(os.environ.get("WEB_WORKERS") or "1"),
+        help="web server processes sharing the port (default: WEB_WORKERS, else 1)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tavern.settings.local")
     os.environ.setdefault("DEBUG", "1")
+    if args.web_workers < 1:
+        print("WEB_WORKERS must be 1 or more.", file=sys.stderr)
+        return 1
+    if ":" in args.host:
+        print("make run listens on an IPv4 address (HOST, e.g. 127.0.0.1 or 0.0.0.0).", file=sys.stderr)
+        return 1
 
-    if not _port_free(args.host, args.port):
+    try:
+        listener = web_listener(args.host, args.port)
+    except OSError as error:
         print(
-            f"Port {args.port} on {args.host} is in use. Stop what uses it, or run: PORT=8001 make run",
+            f"Port {args.port} on {args.host} cannot be used ({error.strerror}). "
+            "Stop what uses it, or run: PORT=8001 make run",
             file=sys.stderr,
         )
         return 1
@@ -184,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, request_stop)
 
     started: list[str] = []
-    children = _children(args.host, args.port)
+    children = _children(listener, args.web_workers)
     try:
         started = embedded.start_needed()
         print(f"Embedded services: {', '.join(started) or 'already running or external'}")
@@ -197,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if _wait_ready(url, children):
             print(
                 "\n"
-                f"  Tavern is running at {url}\n"
+                f"  Tavern is running at {url} ({_web_processes(args.web_workers)})\n"
                 "  Demo login:  demo / tavern-demo\n"
                 "  Admin login: admin / tavern-admin   (back office at /admin/)\n"
                 "  Press Ctrl-C to stop everything.\n",
@@ -214,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         print("Stopping Tavern…", flush=True)
         _stop_children(children)
+        listener.close()
         embedded.stop(started)
         print("Stopped.", flush=True)
 

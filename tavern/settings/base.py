@@ -12,6 +12,7 @@ import environ
 from csp.constants import NONE, SELF
 
 from tavern import embedded
+from tavern.task_queues import celery_queue_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -196,6 +197,13 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# One queue per kind of work (chat, embeddings, jobs, default), so a flood of one kind
+# never starves another: tavern/task_queues.py routes the tasks, README tells how to run
+# a worker per queue.
+_QUEUES = celery_queue_settings()
+CELERY_TASK_DEFAULT_QUEUE = _QUEUES["CELERY_TASK_DEFAULT_QUEUE"]
+CELERY_TASK_QUEUES = _QUEUES["CELERY_TASK_QUEUES"]
+CELERY_TASK_ROUTES = _QUEUES["CELERY_TASK_ROUTES"]
 
 # ---------------------------------------------------------------- auth
 

@@ -2,6 +2,8 @@
 
 import os
 
+from tavern.task_queues import celery_queue_settings
+
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK, STORAGES
 
@@ -27,7 +29,11 @@ CHANNEL_LAYERS = {
         "CONFIG": {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": f"{_TEST_PREFIX}:asgi"},  # noqa: F405
     }
 }
-CELERY_TASK_DEFAULT_QUEUE = _TEST_PREFIX
+# Every queue carries the prefix; the in-process worker (conftest) consumes them all.
+_QUEUES = celery_queue_settings(prefix=_TEST_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = _QUEUES["CELERY_TASK_DEFAULT_QUEUE"]
+CELERY_TASK_QUEUES = _QUEUES["CELERY_TASK_QUEUES"]
+CELERY_TASK_ROUTES = _QUEUES["CELERY_TASK_ROUTES"]
 REDIS_KEY_PREFIX = _TEST_PREFIX
 # The wire servers listen on 127.0.0.1; everything else local is refused, as in production.
 # Tests that prove a refusal clear the list (tavern/tests/test_outbound_*.py).

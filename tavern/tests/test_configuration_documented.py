@@ -12,12 +12,14 @@ from pathlib import Path
 from django.conf import settings
 
 SETTINGS_DIR = Path(settings.BASE_DIR) / "tavern" / "settings"
-# Read outside tavern/settings: by the start-up code that runs before settings load,
+# Read outside tavern/settings: by the start-up code that runs before settings load
+# (tavern/supervisor.py: PORT, HOST, WEB_WORKERS),
 # and by boto3 itself.
 READ_ELSEWHERE = {
     "TAVERN_VAR_DIR",
     "PORT",
     "HOST",
+    "WEB_WORKERS",
     "DJANGO_SETTINGS_MODULE",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",

@@ -84,10 +84,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 async def _sockets_closed_at_teardown() -> AsyncIterator[None]:
     """Async tests: every socket the test opened is closed in the test's own event loop,
     as a browser leaving would, before that loop ends (see tavern/testing/sockets.py)."""
+    from tavern.realtime.bus import bus_close
     from tavern.testing.sockets import sockets_close_all
 
     yield
     await sockets_close_all()
+    await bus_close()  # its Redis connection and reader belong to this loop
 
 
 @pytest.fixture(autouse=True)

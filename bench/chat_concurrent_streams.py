@@ -330,7 +330,7 @@ def main() -> None:
     parser.add_argument(
         "--db-threads", choices=["one", "pool"], default="one", help="experiment: sockets' DB calls in a pool"
     )
-    parser.add_argument("--conn-max-age", type=int, default=0, help="DATABASE_CONN_MAX_AGE for daphne")
+    parser.add_argument("--conn-max-age", type=int, default=60, help="DATABASE_CONN_MAX_AGE for daphne")
     parser.add_argument("--wire", type=int, help=argparse.SUPPRESS)  # internal: be the wire server
     args = parser.parse_args()
     if args.wire:

@@ -257,7 +257,7 @@ DAPHNE_LOG = Path("/tmp") / f"bench-daphne-{os.getpid()}.log"
 
 
 def daphne_start(
-    db_name: str, *, conn_max_age: int = 0, layer: str = "core", db_threads: str = "one"
+    db_name: str, *, conn_max_age: int = 60, layer: str = "core", db_threads: str = "one"
 ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     log = DAPHNE_LOG.open("ab")
@@ -266,6 +266,8 @@ def daphne_start(
         "DJANGO_SETTINGS_MODULE": "tavern.settings.test",
         "DATABASE_URL": database_url(db_name),
         "DATABASE_CONN_MAX_AGE": str(conn_max_age),
+        # What production runs: tokens batched (the test settings send one event per token).
+        "TOKEN_BATCH_SECONDS": os.environ.get("TOKEN_BATCH_SECONDS", "0.03"),
         "LIMIT_FREE_PER_MINUTE": "0",
         "LIMIT_FREE_TOKENS_PER_DAY": "0",
         "BENCH_CHANNEL_LAYER": layer,
@@ -313,6 +315,9 @@ def serve(port: int) -> None:
     from django.conf import settings
 
     django.setup()
+    # The test settings close connections after each use; the bench keeps them as
+    # production does (DATABASE_CONN_MAX_AGE, default 60 s).
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
     config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
     config["prefix"] = BENCH_CHANNEL_PREFIX
     # Work-around, reported: redis-py 8 reads with a 5 s socket timeout by default, and
@@ -522,7 +527,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--warm", type=int, default=10)
-    parser.add_argument("--conn-max-age", type=int, default=0, help="DATABASE_CONN_MAX_AGE for daphne")
+    parser.add_argument("--conn-max-age", type=int, default=60, help="DATABASE_CONN_MAX_AGE for daphne")
     parser.add_argument(
         "--layer", choices=["core", "pubsub"], default="core", help="channel layer for daphne"
     )

@@ -555,6 +555,7 @@ def character_embedding_refresh(*, character_id: int) -> bool:
 
 
 @transaction.atomic
+@transaction.atomic
 def persona_save(
     *, owner: User, persona: Persona | None, data: dict[str, Any], avatar_png: bytes | None = None
 ) -> Persona:
@@ -573,6 +574,7 @@ def persona_save(
     return persona
 
 
+@transaction.atomic
 def persona_delete(*, persona: Persona) -> None:
     was_default = persona.is_default
     owner = persona.owner

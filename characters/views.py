@@ -489,8 +489,8 @@ def persona_edit(request: HttpRequest, persona_id: int | None = None) -> HttpRes
                 data=form.data_for_service(),
                 avatar_png=form.avatar_bytes(),
             )
-        except CardError as error:
-            form.add_error("avatar", str(error))
+        except (CharacterError, CardError) as error:
+            _form_error(form, error, default_field="avatar")
         else:
             messages.success(request, f"{saved.name} is saved.")
             return redirect("characters:personas")

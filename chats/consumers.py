@@ -1,9 +1,11 @@
 """`ws/chats/<id>/`: the chat page's socket.
 
 Client events: send, stop, regenerate, swipe, continue, edit, delete, hide,
-typing, resume. Server events: ack, generation_started, token, done, error,
-message_updated, message_deleted, typing, snapshot. Every socket open on the
-chat receives the same events through the channel layer."""
+trigger, typing, resume. Server events: ack, message_created, generation_started,
+token, done, error, message_updated, message_deleted, chat_updated (its set-up or
+participants changed: fetch it again), typing, snapshot. Every socket open on the
+chat receives the same events, from any process (`tavern.realtime.bus`); turns
+start through `chats.turns`."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from django.http import Http404
 
+from tavern.realtime.bus import Subscriber, bus
 from tavern.realtime.consumers import CLOSE_NOT_FOUND, TavernSocket
 from tavern.realtime.push import CLOSE_SIGNED_OUT
 
@@ -31,12 +34,16 @@ from .services import (
 from .turns import SignedOut, Turn, turn_continue, turn_regenerate, turn_send, turn_stop, turn_trigger
 
 RESUME_LIMIT = 200
+CLOSE_TRY_AGAIN_LATER = 1013
 TYPING_EVERY_SECONDS = 2.0  # typing events a socket may publish, at most one per this
 
 
 class ChatConsumer(TavernSocket):
     chat_id: int
+    subscriber: Subscriber
     joined_chat = False
+    opened = False
+    held: list[str] | None = None
     last_typing = 0.0
 
     async def connect(self) -> None:
@@ -46,13 +53,19 @@ class ChatConsumer(TavernSocket):
         if not await db_async(chat_owned_exists)(chat_id=self.chat_id, user_id=self.user_id):
             await self.close(code=CLOSE_NOT_FOUND)  # another user's chat looks missing
             return
-        await self.channel_layer.group_add(realtime.chat_group(self.chat_id), self.channel_name)
+        # Listening before the socket opens: once the client sees it open, nothing
+        # published from then on, in any process, passes it by.
+        self.subscriber = Subscriber(deliver=self._deliver, on_gap=self._on_gap)
+        await bus().join(realtime.chat_topic(self.chat_id), self.subscriber)
         self.joined_chat = True
         await self.accept()
+        self.opened = True
 
     async def disconnect(self, code: int) -> None:
+        self.opened = False
         if self.joined_chat:
-            await self.channel_layer.group_discard(realtime.chat_group(self.chat_id), self.channel_name)
+            self.joined_chat = False
+            await bus().leave(realtime.chat_topic(self.chat_id), self.subscriber)
         await super().disconnect(code)
 
     # ------------------------------------------------------------ dispatch
@@ -62,6 +75,17 @@ class ChatConsumer(TavernSocket):
         if handler is None:
             await self.send_error("unknown_event", f"Unknown event type {content['type']!r}.")
             return
+        # Events that arrive while the frame is handled go out after its answer (the
+        # `ack` before the `message_created` it caused), as a channel layer would queue them.
+        self.held = []
+        try:
+            await self._handle(handler, content)
+        finally:
+            held, self.held = self.held, None
+            for frame in held:
+                await self._deliver(frame)
+
+    async def _handle(self, handler: Any, content: dict[str, Any]) -> None:
         try:
             await handler(content)
         except ChatError as error:
@@ -77,8 +101,16 @@ class ChatConsumer(TavernSocket):
         except Http404:  # the chat itself was deleted while the socket was open
             await self.close(code=CLOSE_NOT_FOUND)
 
-    async def chat_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
+    async def _deliver(self, frame: str) -> None:
+        if self.held is not None:
+            self.held.append(frame)
+        elif self.opened:  # before, the client is not there yet; it catches up with `resume`
+            await self.send(text_data=frame)
+
+    async def _on_gap(self) -> None:
+        """The live events of other processes may have been missed (Redis went away): the
+        client reconnects and catches up with `resume`, as after any drop."""
+        await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     # ------------------------------------------------------------ events
 

@@ -210,7 +210,9 @@ class _TokenPublisher:
     """Appends tokens to the live text, then publishes them, batched.
 
     The first token goes at once; later ones wait at most settings.TOKEN_BATCH_SECONDS,
-    so a fast provider costs a few channel-layer messages a second per chat, not hundreds.
+    so a fast provider costs a few events a second per chat, not hundreds. Each batch is
+    one Redis round trip: the live text appended, the event published and, every
+    STOP_POLL_SECONDS, the stop flag another process may have set read (`stop_seen`).
     `offset` counts UTF-16 code units, as a browser's string length does."""
 
     def __init__(self, chat_id: int, generation_id: str, sink: EventSink | None) -> None:
@@ -218,6 +220,8 @@ class _TokenPublisher:
         self.pending: list[str] = []
         self.offset = 0
         self.last_flush = 0.0
+        self.next_stop_check = time.perf_counter() + STOP_POLL_SECONDS
+        self.stop_seen = False
         self.timer: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
 
@@ -242,13 +246,22 @@ class _TokenPublisher:
             self.pending.clear()
             offset = self.offset
             self.offset += len(text.encode("utf-16-le")) // 2
-            self.last_flush = time.perf_counter()
-            await realtime.live_append_best_effort(self.chat_id, text)
-            await _emit(
+            now = self.last_flush = time.perf_counter()
+            check_stop = now >= self.next_stop_check
+            if check_stop:
+                self.next_stop_check = now + STOP_POLL_SECONDS
+            event = {"type": "token", "generation_id": self.generation_id, "offset": offset, "text": text}
+            results = await realtime.chat_publish(
                 self.chat_id,
-                {"type": "token", "generation_id": self.generation_id, "offset": offset, "text": text},
-                self.sink,
+                event,
+                with_steps=realtime.token_steps(
+                    self.chat_id, text, stop_of=self.generation_id if check_stop else None
+                ),
             )
+            if check_stop and results is not None and results[1]:
+                self.stop_seen = True
+            if self.sink is not None:
+                await self.sink(event)
 
     async def close(self) -> None:
         if self.timer is not None:
@@ -271,12 +284,9 @@ class _Reply:
     partial: bool = False
 
 
-async def _read_reply(
-    stream: AsyncIterator[Any], reply: _Reply, publisher: _TokenPublisher, generation_id: str
-) -> None:
+async def _read_reply(stream: AsyncIterator[Any], reply: _Reply, publisher: _TokenPublisher) -> None:
     """Read the provider stream into `reply`, publishing tokens. Runs as the generation's
     reader task: a stop in this process cancels it; one in another process is seen here."""
-    next_stop_check = time.perf_counter() + STOP_POLL_SECONDS
     async for event in stream:
         if isinstance(event, TokenDelta):
             if not event.text:
@@ -285,12 +295,9 @@ async def _read_reply(
                 reply.first_token_at = time.perf_counter()
             reply.parts.append(event.text)
             await publisher.add(event.text)
-            now = time.perf_counter()
-            if now >= next_stop_check:
-                next_stop_check = now + STOP_POLL_SECONDS
-                if await realtime.generation_stop_requested(generation_id):
-                    reply.finish_reason, reply.partial = "stopped", True
-                    return
+            if publisher.stop_seen:  # asked in another process (read with the batches)
+                reply.finish_reason, reply.partial = "stopped", True
+                return
         elif isinstance(event, ConnectionUsed):
             reply.label, reply.model = event.label, event.model
         elif isinstance(event, StreamFinished):
@@ -332,7 +339,7 @@ async def _stream(
     reply = _Reply()
     publisher = _TokenPublisher(chat_id, generation_id, sink)
     started = time.perf_counter()
-    run.reader = asyncio.create_task(_read_reply(stream, reply, publisher, generation_id))
+    run.reader = asyncio.create_task(_read_reply(stream, reply, publisher))
     if run.stop_requested:  # asked to stop while the reply was being set up
         run.reader.cancel()
     shutting_down = False

@@ -12,10 +12,10 @@ from typing import Any
 
 from asgiref.sync import AsyncToSync, async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
+from tavern.realtime.bus import PipelineSteps, bus
 from tavern.realtime.redis import REDIS_ERRORS, RedisUnavailable, redis_client, redis_outage_log
 
 LIVE_TTL_SECONDS = 600
@@ -47,10 +47,6 @@ def _sync_caller_waits() -> bool:
     )
 
 
-def chat_group(chat_id: int) -> str:
-    return f"chat.{chat_id}"
-
-
 def _live_key(chat_id: int) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:chat:{chat_id}:live"
 
@@ -63,18 +59,19 @@ def _stop_key(generation_id: str) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:generation:{generation_id}:stop"
 
 
-async def chat_publish(chat_id: int, event: dict[str, Any]) -> None:
-    """Send an event to every socket open on the chat (any process, any device).
+def chat_topic(chat_id: int) -> str:
+    return f"chat.{chat_id}"
+
+
+async def chat_publish(
+    chat_id: int, event: dict[str, Any], *, with_steps: PipelineSteps | None = None
+) -> None:
+    """Send an event to every socket open on the chat (any process, any device);
+    `with_steps` adds Redis commands to the same round trip (the live text).
 
     What is published has already happened (stored, or being streamed to its caller):
-    without Redis the sockets miss the event, and nothing else fails."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        await layer.group_send(chat_group(chat_id), {"type": "chat.event", "event": event})
-    except REDIS_ERRORS as error:
-        redis_outage_log("publishing to the chat's sockets", error)
+    without Redis the other processes' sockets miss the event, and nothing else fails."""
+    return await bus().publish(chat_topic(chat_id), event, with_steps=with_steps)
 
 
 def chat_publish_on_commit(chat_id: int, event: dict[str, Any]) -> None:
@@ -140,13 +137,18 @@ async def live_start(chat_id: int, meta: dict[str, Any]) -> None:
         redis_outage_log("keeping the live reply for reconnecting sockets", error)
 
 
-async def live_append_best_effort(chat_id: int, text: str) -> None:
-    """Append a token before it is published: a socket that joins mid-stream and reads
-    the live text then never misses one (what it did not receive is in the text)."""
-    try:
-        await redis_client().append(_live_key(chat_id) + ":text", text)
-    except REDIS_ERRORS as error:
-        redis_outage_log("keeping the live reply for reconnecting sockets", error)
+def token_steps(chat_id: int, text: str, *, stop_of: str | None = None) -> PipelineSteps:
+    """The Redis commands that go with publishing a token, in the same round trip: the
+    live text appended first (a socket that joins mid-stream and reads it then never
+    misses a token) and, with `stop_of`, whether a stop of that generation was asked."""
+    key = _live_key(chat_id) + ":text"
+
+    def steps(pipe: Any) -> None:
+        pipe.append(key, text)
+        if stop_of is not None:
+            pipe.exists(_stop_key(stop_of))
+
+    return steps
 
 
 async def live_get(chat_id: int) -> dict[str, Any] | None:

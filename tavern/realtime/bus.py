@@ -1,0 +1,274 @@
+"""Live events by topic (a chat's tokens, its messages): the sockets of this process
+get an event at once, the other processes' through one Redis Pub/Sub channel per topic.
+
+Why not the channel layer's groups for this: they send every event through Redis and
+back even to the socket next door, one inbox per process that drops what overflows it
+without a word, members of a dead process that stay in a group for a day, and a hop to
+a thread before each message. Here:
+- an event is encoded once, for every socket and the other processes;
+- this process's sockets get it with no round trip; one PUBLISH (pipelined with the
+  caller's own commands, e.g. the live text) reaches the others;
+- a process listens only to the topics it has sockets for, on one connection, and a
+  process that dies takes its subscriptions with it;
+- Pub/Sub never drops a message silently: when the subscriber connection is lost, the
+  local sockets of every topic are told (`on_gap`) and resynchronise.
+
+Subscribers (sockets) call `bus().join(topic, subscriber)` and `leave`; publishers call
+`await bus().publish(topic, event)`. One bus per event loop (a process may run several:
+`async_to_sync` runs each call in a loop of its own); its connection belongs to the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from .redis import REDIS_ERRORS, redis_client, redis_outage_log
+
+logger = logging.getLogger(__name__)
+
+RECONNECT_MIN_SECONDS = 0.2
+RECONNECT_MAX_SECONDS = 5.0
+SUBSCRIBE_WAIT_SECONDS = 30.0  # generous: a loaded machine; Redis answers in microseconds
+PipelineSteps = Callable[[Any], None]
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One socket: `deliver` sends an encoded event; `on_gap` says events may have been
+    missed (the Redis connection was lost), e.g. by asking the client to catch up."""
+
+    deliver: Callable[[str], Awaitable[None]]
+    on_gap: Callable[[], Awaitable[None]]
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+
+
+class Bus:
+    def __init__(self) -> None:
+        self.origin = uuid.uuid4().hex.encode()  # this bus's own messages come back: skipped
+        self.local: dict[str, set[Subscriber]] = {}
+        self._subscribed: dict[str, asyncio.Event] = {}
+        self._connection: aioredis.Redis | None = None
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()  # subscribe / unsubscribe / reconnect, one at a time
+        self._wake = asyncio.Event()  # the reader waits on it while nothing is subscribed
+        self._broken = False  # the subscriber connection failed: the reader reconnects
+        self._closed = False
+
+    # ------------------------------------------------------------ subscribers
+
+    async def join(self, topic: str, subscriber: Subscriber) -> None:
+        """Deliver the topic's events to `subscriber` from now on (this process's and, once
+        the subscription is confirmed, every other's)."""
+        subscribers = self.local.setdefault(topic, set())
+        subscribers.add(subscriber)
+        if len(subscribers) == 1:
+            await self._subscribe(topic)
+
+    async def leave(self, topic: str, subscriber: Subscriber) -> None:
+        subscribers = self.local.get(topic)
+        if subscribers is None:
+            return
+        subscribers.discard(subscriber)
+        if not subscribers:
+            del self.local[topic]
+            await self._unsubscribe(topic)
+
+    # ------------------------------------------------------------ publishers
+
+    async def publish(
+        self, topic: str, event: dict[str, Any], *, with_steps: PipelineSteps | None = None
+    ) -> list[Any] | None:
+        """To the other processes in one round trip that first runs `with_steps` (Redis
+        commands for the caller, e.g. appending to the live text, so that a socket reading
+        it never misses the event), then to this process's sockets. Without Redis the
+        other processes miss the event; this process's sockets do not.
+
+        Returns the results of the round trip's commands (`with_steps`' first), None
+        without Redis."""
+        frame = encode(event)
+        pipe = redis_client().pipeline(transaction=False)
+        if with_steps is not None:
+            with_steps(pipe)
+        pipe.publish(_channel(topic), self.origin + b"|" + frame.encode())
+        results: list[Any] | None = None
+        try:
+            results = await pipe.execute()
+        except REDIS_ERRORS as error:
+            redis_outage_log("publishing a live event to the other processes", error)
+        await self._deliver(topic, frame)
+        return results
+
+    async def _deliver(self, topic: str, frame: str) -> None:
+        for subscriber in list(self.local.get(topic, ())):
+            try:
+                await subscriber.deliver(frame)
+            except Exception:  # one broken socket never keeps an event from the others
+                logger.exception("delivering a live event on %s", topic)
+
+    # ------------------------------------------------------------ the Redis side
+
+    async def _subscribe(self, topic: str) -> None:
+        confirmed = self._subscribed.setdefault(topic, asyncio.Event())
+        try:
+            async with self._lock:
+                self._start()
+                if self._broken:  # the reader subscribes it with the others once back
+                    self._wake.set()
+                    return
+                await self._pubsub.subscribe(_channel(topic))
+            self._wake.set()
+            async with asyncio.timeout(SUBSCRIBE_WAIT_SECONDS):
+                await confirmed.wait()
+        except (*REDIS_ERRORS, TimeoutError) as error:
+            # This process's events still arrive; the reader subscribes again (and tells the
+            # sockets they may have missed some) once Redis is back.
+            redis_outage_log("listening to the other processes' live events", error)
+            self._broken = True
+            self._wake.set()
+
+    async def _unsubscribe(self, topic: str) -> None:
+        self._subscribed.pop(topic, None)
+        if self._pubsub is None or self._broken:
+            return
+        try:
+            async with self._lock:
+                await self._pubsub.unsubscribe(_channel(topic))
+        except REDIS_ERRORS as error:
+            redis_outage_log("no longer listening to a topic", error)
+
+    def _start(self) -> None:
+        if self._pubsub is None:
+            self._connection = _connection()
+            self._pubsub = self._connection.pubsub()
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read(), name="tavern-bus-reader")
+
+    async def _read(self) -> None:
+        delay = RECONNECT_MIN_SECONDS
+        while not self._closed:
+            try:
+                if self._broken:
+                    await self._reconnect()
+                    delay = RECONNECT_MIN_SECONDS
+                if not self._pubsub.subscribed:
+                    self._wake.clear()  # no await since the check: a subscribe cannot slip in
+                    await self._wake.wait()
+                    continue
+                message = await self._pubsub.get_message(timeout=None)
+                if message is not None:
+                    await self._received(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Redis gone, or a bug: never stop listening
+                if isinstance(error, REDIS_ERRORS):
+                    redis_outage_log("the other processes' live events", error)
+                else:
+                    logger.exception("the live event reader failed; starting it again")
+                self._broken = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    async def _received(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        channel = message.get("channel")
+        topic = _topic(channel) if channel is not None else ""
+        if kind == "subscribe":
+            if (confirmed := self._subscribed.get(topic)) is not None:
+                confirmed.set()
+            return
+        if kind != "message":
+            return
+        origin, _, frame = message["data"].partition(b"|")
+        if origin != self.origin:
+            await self._deliver(topic, frame.decode())
+
+    async def _reconnect(self) -> None:
+        """A new connection with every topic subscribed again (raises while Redis is still
+        away); then every local socket is told it may have missed events meanwhile."""
+        async with self._lock:
+            old, self._connection, self._pubsub = self._connection, _connection(), None
+            if old is not None:
+                with contextlib.suppress(Exception):
+                    await old.aclose()
+            self._pubsub = self._connection.pubsub()
+            topics = list(self.local)
+            if topics:
+                await self._pubsub.subscribe(*[_channel(topic) for topic in topics])
+                await self._confirmed(topics)
+            self._broken = False
+        for topic in topics:
+            for subscriber in list(self.local.get(topic, ())):
+                with contextlib.suppress(Exception):
+                    await subscriber.on_gap()
+
+    async def _confirmed(self, topics: list[str]) -> None:
+        """Read until Redis confirms every subscription: the sockets told of the gap then
+        catch up knowing that nothing published from now on passes them by."""
+        waiting = set(topics)
+        while waiting:
+            message = await self._pubsub.get_message(timeout=None)
+            if message is None:
+                continue
+            if message["type"] == "subscribe":
+                waiting.discard(_topic(message["channel"]))
+            else:
+                await self._received(message)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.aclose()
+        self._connection = self._pubsub = None
+
+
+def _connection() -> aioredis.Redis:
+    # No socket_timeout: see tavern/realtime/redis.py. The connection waits for messages.
+    return aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=None, socket_connect_timeout=5)
+
+
+def _channel(topic: str) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:live:{topic}"
+
+
+def _topic(channel: bytes | str) -> str:
+    name = channel.decode() if isinstance(channel, bytes) else channel
+    return name.removeprefix(f"{settings.REDIS_KEY_PREFIX}:live:")
+
+
+_BUSES: dict[asyncio.AbstractEventLoop, Bus] = {}
+
+
+def bus() -> Bus:
+    """The bus of the running event loop."""
+    loop = asyncio.get_running_loop()
+    current = _BUSES.get(loop)
+    if current is None:
+        for closed in [other for other in _BUSES if other.is_closed()]:
+            del _BUSES[closed]
+        current = _BUSES[loop] = Bus()
+    return current
+
+
+async def bus_close() -> None:
+    """Close the running loop's bus (a test's loop before it ends; a server shutting down)."""
+    current = _BUSES.pop(asyncio.get_running_loop(), None)
+    if current is not None:
+        await current.close()

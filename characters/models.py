@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
@@ -205,6 +206,13 @@ class Character(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks"
     )
     tag_text = models.TextField(blank=True, editable=False, help_text="Tag names, for full-text search.")
+    tag_keys = ArrayField(
+        models.CharField(max_length=64),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Tag names, lower-cased by PostgreSQL, for the tag filter.",
+    )
     chat_count = models.PositiveIntegerField(default=0)
     favourite_count = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
@@ -246,6 +254,7 @@ class Character(models.Model):
                 condition=models.Q(visibility="public", deleted_at__isnull=True, is_hidden=False),
             ),
             GinIndex(fields=["search_vector"], name="characters_search_gin"),
+            GinIndex(fields=["tag_keys"], name="characters_tag_keys_gin"),
             GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="characters_name_trgm"),
             HnswIndex(
                 name="characters_embedding_hnsw",

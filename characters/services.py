@@ -64,7 +64,8 @@ class CharacterError(DomainRuleError):
 
 def tags_resolve(names: list[str], *, field: str = "tags") -> list[Tag]:
     """Tags for these names, created when new; "Fantasy" and "fantasy" are one tag.
-    `field`: the input to name when there are too many (the uploaded file, for an import)."""
+    `field`: the input to name when there are too many (the uploaded file, for an import).
+    Each tag carries `lower`, its name lower-cased by PostgreSQL (what `tag_keys` holds)."""
     wanted: dict[str, str] = {}
     for raw in names:
         name = " ".join(str(raw).split())[:64]
@@ -85,12 +86,18 @@ def tags_resolve(names: list[str], *, field: str = "tags") -> list[Tag]:
     return [existing[key] for key in wanted]
 
 
-def _character_tags_set(character: Character, tags: list[Tag]) -> list[str]:
+def _character_tags_set(character: Character, tags: list[Tag]) -> dict[str, Any]:
+    """Link `tags` (from `tags_resolve`) in card order; returns the columns search reads
+    from them, for the caller to save: `tag_text` (full text) and `tag_keys` (the tag
+    filter), the names as PostgreSQL lower-cased them in `tags_resolve`."""
     CharacterTag.objects.filter(character=character).delete()
     CharacterTag.objects.bulk_create(
         CharacterTag(character=character, tag=tag, position=index) for index, tag in enumerate(tags)
     )
-    return [tag.name for tag in tags]
+    return {
+        "tag_text": " ".join(tag.name for tag in tags),
+        "tag_keys": [tag.lower for tag in tags],  # type: ignore[attr-defined]
+    }
 
 
 # ---------------------------------------------------------------- lorebooks
@@ -343,8 +350,7 @@ def character_create(
     character.content_hash = card_content_hash(card)
     character.full_clean(exclude=["avatar"])
     character.save()
-    tag_names = _character_tags_set(character, tags)
-    Character.objects.filter(pk=character.pk).update(tag_text=" ".join(tag_names))
+    Character.objects.filter(pk=character.pk).update(**_character_tags_set(character, tags))
     _version_create(character, card=card, author=owner, summary=change_summary)
     _after_content_change(character)
     return character
@@ -427,9 +433,9 @@ def character_update(
         changed += _apply_card(character, card)
         current_tags = [t.name for t in character.tags.order_by("charactertag__position")]
         if current_tags != card.tags:
-            tag_names = _character_tags_set(character, tags)
-            character.tag_text = " ".join(tag_names)
-            changed.append("tag_text")
+            for name, value in _character_tags_set(character, tags).items():
+                setattr(character, name, value)
+                changed.append(name)
         if card.character_book is not None:
             if character.book is None:
                 character.book = lorebook_create(

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadedfile import UploadedFile
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -33,6 +32,7 @@ from characters.records import card_value, lorebook_value
 from characters.services import CharacterError
 from tavern.ai.tokenizer import count_tokens
 from tavern.models import BackgroundJob
+from tavern.pagination import CappedCountPaginator
 
 from .forms import (
     POSITION_SHORT_LABELS,
@@ -98,7 +98,7 @@ def character_browse(request: HttpRequest) -> HttpResponse:
     characters = selectors.with_favourite_flag(
         selectors.character_search(user=request.user, filters=filters), user=request.user
     )
-    page = Paginator(characters, BROWSE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedCountPaginator(characters, BROWSE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "characters/browse.html", {"form": form, "filters": filters, "page": page})
 
 
@@ -283,7 +283,7 @@ def token_counts(request: HttpRequest) -> JsonResponse:
 def characters_mine(request: HttpRequest) -> HttpResponse:
     trash = request.GET.get("tab") == "trash"
     characters = selectors.characters_owned(user=request.user, deleted=trash)
-    page = Paginator(characters, MINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedCountPaginator(characters, MINE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "characters/mine.html", {"page": page, "trash": trash})
 
 

@@ -18,6 +18,7 @@ from characters.selectors import (
     character_get_visible,
     character_tag_names,
     characters_owned,
+    with_tag_names,
 )
 from characters.services import (
     character_create,
@@ -57,7 +58,9 @@ class CharacterListCreateApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         characters = characters_owned(user=request.user, deleted=filters.validated_data["deleted"])
-        return page_response(request, self, characters, CharacterListOutput)
+        return page_response(
+            request, self, with_tag_names(characters.only(*CharacterListOutput.COLUMNS)), CharacterListOutput
+        )
 
     @extend_schema(
         operation_id="characters_create",

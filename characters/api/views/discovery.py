@@ -20,6 +20,7 @@ from characters.selectors import (
     character_search,
     character_similar,
     characters_discoverable,
+    with_tag_names,
 )
 
 from ..responses import page_response, paginated
@@ -62,7 +63,9 @@ class CharacterSearchApi(APIView):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         characters = character_search(user=request.user, filters=query.filters())
-        return page_response(request, self, characters, CharacterListOutput)
+        return page_response(
+            request, self, with_tag_names(characters.only(*CharacterListOutput.COLUMNS)), CharacterListOutput
+        )
 
 
 class CharacterSimilarApi(APIView):

@@ -5,7 +5,7 @@ Builds the chats (messages and their swipes, bulk-created) in its own database
 `bench_chat_store` on the embedded PostgreSQL, kept between runs (the appended
 messages stay too: the figure must not depend on the chat's length). Prints
 median / p95 / p99 over `--runs` appends for each chat, for the service alone and
-for what the chat socket does around it (user, chat with its persona, client id).
+for the database work of a turn's send around it (`chats.turns`: the user, a resend, the chat).
 
     .venv/bin/python -m tavern.embedded run -- .venv/bin/python bench/chat_store_message.py
 
@@ -121,10 +121,10 @@ def report(label: str, samples: list[float]) -> None:
 
 
 def measure(runs: int) -> None:
-    from chats.consumers import _append_user
     from chats.models import Message
     from chats.selectors import chat_get_for_user
     from chats.services import message_append_user
+    from chats.turns import _send_context
 
     rng = random.Random(1)
     texts = [line(rng) for _ in range(64)]
@@ -140,13 +140,13 @@ def measure(runs: int) -> None:
         service = timed(lambda i, chat=chat: message_append_user(chat=chat, content=texts[i % 64]), runs)
         report("message_append_user (service)", service)
 
-        socket = timed(
-            lambda i, chat=chat, owner=owner, stamp=stamp: _append_user(
-                chat.pk, owner.pk, texts[i % 64], f"b{stamp}-{i}"
-            ),
-            runs,
-        )
-        report("socket path (user, chat, client id, append)", socket)
+        def socket_path(i: int, chat=chat, owner=owner, stamp=stamp) -> None:  # type: ignore[no-untyped-def]
+            # The database work of `chats.turns.turn_send` (the Redis steps left out).
+            found, _ = _send_context(chat.pk, owner.pk, f"b{stamp}-{i}")
+            message_append_user(chat=found, content=texts[i % 64], client_id=f"b{stamp}-{i}")
+
+        socket = timed(socket_path, runs)
+        report("turn_send's database work (chat, resend, append)", socket)
 
         with CaptureQueriesContext(connection) as queries:
             message_append_user(chat=chat, content="One more, counted.")

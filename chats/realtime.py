@@ -10,12 +10,12 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import AsyncToSync, async_to_sync, sync_to_async
+from asgiref.sync import AsyncToSync, sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 
-from tavern.realtime.bus import PipelineSteps, bus
+from tavern.realtime.bus import PipelineSteps, bus, publish_sync
 from tavern.realtime.redis import REDIS_ERRORS, RedisUnavailable, redis_client, redis_outage_log
 
 LIVE_TTL_SECONDS = 600
@@ -77,7 +77,7 @@ async def chat_publish(
 def chat_publish_on_commit(chat_id: int, event: dict[str, Any]) -> None:
     """For services: publish once the change is committed (at once outside a
     transaction), so sockets never hear of a write that was rolled back."""
-    transaction.on_commit(lambda: async_to_sync(chat_publish)(chat_id, event))
+    transaction.on_commit(lambda: publish_sync(chat_topic(chat_id), event))
 
 
 async def generation_lock(chat_id: int, generation_id: str) -> bool:

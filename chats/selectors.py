@@ -35,6 +35,31 @@ def chat_get_for_user(*, chat_id: int, user: User) -> Chat:
     return chat
 
 
+def chat_for_message(*, chat_id: int, user: User) -> Chat:
+    """The little a new message needs of its chat (whether it is archived, the name the
+    user speaks under), in one small query: storing a message is what a user waits for."""
+    chat = (
+        Chat.objects.select_related("persona", "owner")
+        .only(
+            "id",
+            "archived_at",
+            "last_position",
+            "persona_id",
+            "persona__name",
+            "owner_id",
+            "owner__display_name",
+            "owner__username",
+            "owner__is_active",
+            "owner__subscription_tier",
+        )
+        .filter(pk=chat_id, owner=user)
+        .first()
+    )
+    if chat is None:
+        raise Http404
+    return chat
+
+
 def chat_owned_exists(*, chat_id: int, user_id: int) -> bool:
     return Chat.objects.filter(pk=chat_id, owner_id=user_id).exists()
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -150,9 +150,17 @@ def _message_insert(
     is_partial: bool = False,
     extra: dict[str, Any] | None = None,
 ) -> Message:
-    """Append at the end: one row lock on the chat, one insert, one counter update."""
-    locked = Chat.objects.select_for_update().only("last_position").get(pk=chat.pk)
-    position = locked.last_position + 1
+    """Append at the end, in the caller's transaction: one statement takes the next
+    position and the chat's row lock (so appends to one chat queue up), one insert."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Chat._meta.db_table} SET last_position = last_position + 1, "  # noqa: S608 - our table name
+            "message_count = message_count + 1, last_message_at = %s, last_message_preview = %s, "
+            "updated_at = %s WHERE id = %s RETURNING last_position",
+            [now, content[:200], now, chat.pk],
+        )
+        (position,) = cursor.fetchone()
     message = Message.objects.create(
         chat=chat,
         position=position,
@@ -164,14 +172,6 @@ def _message_insert(
         client_id=client_id,
         is_partial=is_partial,
         extra=extra or {},
-    )
-    now = timezone.now()
-    Chat.objects.filter(pk=chat.pk).update(
-        last_position=position,
-        message_count=F("message_count") + 1,
-        last_message_at=now,
-        last_message_preview=content[:200],
-        updated_at=now,
     )
     chat.last_position = position
     return message
@@ -187,12 +187,8 @@ def message_append_user(*, chat: Chat, content: str, client_id: str = "") -> tup
         raise ChatError(_sentence(reason), field="content")
     if chat.archived_at is not None:
         raise ChatError("This chat is archived; unarchive it to continue.", code="chat_archived")
-    if client_id:
-        existing = Message.objects.filter(chat=chat, client_id=client_id).first()
-        if existing is not None:
-            return existing, False
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a repeated client_id breaks the unique constraint: caught below
             message = _message_insert(
                 chat, author=Author.USER, name=_persona_name(chat), content=content, client_id=client_id
             )

@@ -27,10 +27,10 @@ from .generation import (
     generation_run,
     generation_stop,
 )
-from .models import Message
+from .models import Chat, Message
 from .quota import quota_check
 from .realtime import chat_publish, db_async
-from .selectors import chat_get_for_user
+from .selectors import chat_for_message
 from .services import message_append_user
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
@@ -114,13 +114,15 @@ async def turn_send(
 
     Raises QuotaExceeded, GenerationRefused (another reply is being written) and
     ChatError (the message is refused) — in each case nothing is stored."""
-    user, resent = await db_async(_sender)(user_id, chat_id, client_id)
+    chat, resent = await db_async(_send_context)(chat_id, user_id, client_id)
     if resent is not None:  # a resend after a network blip: its reply was asked for already
         return Sent(resent, created=False, turn=None)
-    await quota_check(user_id=user_id, tier=user.subscription_tier)
+    await quota_check(user_id=user_id, tier=chat.owner.subscription_tier)
     turn = await _reserve(chat_id, user_id, "send", requested_character_id=character_id)
     try:
-        message, created = await db_async(_message_store)(chat_id, user_id, content, client_id)
+        message, created = await db_async(message_append_user)(
+            chat=chat, content=content, client_id=client_id
+        )
     except BaseException:
         await turn.release()
         raise
@@ -172,16 +174,15 @@ def _active_user(user_id: int) -> User:
     return user
 
 
-def _sender(user_id: int, chat_id: int, client_id: str) -> tuple[User, Message | None]:
-    user = _active_user(user_id)
+def _send_context(chat_id: int, user_id: int, client_id: str) -> tuple[Chat, Message | None]:
+    """The chat a message goes to, with its owner's standing (active, plan), and the
+    message already stored under `client_id` if this is a resend: two small queries."""
+    chat = chat_for_message(chat_id=chat_id, user=User(pk=user_id))
+    if not chat.owner.is_active:
+        raise SignedOut
     if not client_id:
-        return user, None
-    return user, Message.objects.filter(chat_id=chat_id, chat__owner_id=user_id, client_id=client_id).first()
-
-
-def _message_store(chat_id: int, user_id: int, content: str, client_id: str) -> tuple[Message, bool]:
-    chat = chat_get_for_user(chat_id=chat_id, user=User(pk=user_id))
-    return message_append_user(chat=chat, content=content, client_id=client_id)
+        return chat, None
+    return chat, Message.objects.filter(chat_id=chat.pk, client_id=client_id).first()
 
 
 async def _reserve(chat_id: int, user_id: int, mode: str, **targets: int | None) -> Turn:

@@ -31,7 +31,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from .redis import REDIS_ERRORS, redis_client, redis_outage_log
+from .redis import REDIS_ERRORS, redis_client, redis_outage_log, redis_sync_client
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +253,17 @@ def _topic(channel: bytes | str) -> str:
     return name.removeprefix(f"{settings.REDIS_KEY_PREFIX}:live:")
 
 
+def publish_sync(topic: str, event: dict[str, Any]) -> None:
+    """For sync code (services on commit, tasks, commands): through Redis to every
+    process, this one's sockets included (no bus of theirs has this origin). Without
+    Redis the sockets miss the event; nothing else fails."""
+    try:
+        redis_sync_client().publish(_channel(topic), _SYNC_ORIGIN + b"|" + encode(event).encode())
+    except REDIS_ERRORS as error:
+        redis_outage_log("publishing a live event", error)
+
+
+_SYNC_ORIGIN = b"sync"
 _BUSES: dict[asyncio.AbstractEventLoop, Bus] = {}
 
 

@@ -225,6 +225,32 @@ async def test_an_empty_stream_is_a_failure_before_any_text():
     assert failure.value.message == "Scripted: the server's answer is an empty stream"
 
 
+@pytest.mark.parametrize("odd", [["a", "list"], "text", 42, None], ids=["list", "string", "number", "null"])
+async def test_a_stream_event_that_is_not_an_object_is_a_protocol_failure(odd):
+    with scripted_sse_server([odd]) as server, pytest.raises(ProviderRequestFailed) as failure:
+        await collect(stream_chat(sse_connection(server), MESSAGES))
+
+    assert failure.value.kind == "protocol"
+
+
+async def test_fields_sent_as_null_or_of_the_wrong_type_are_left_out():
+    chunks = [
+        {
+            "model": None,
+            "choices": [{"index": 0, "delta": {"content": None, "refusal": None}}],
+            "usage": None,
+        },
+        {"choices": [{"index": 0, "delta": {"content": 7}}, "junk", {"index": 1, "delta": {"content": "x"}}]},
+        chunk({"content": "Hello"}),
+        chunk(finish_reason="stop"),
+    ]
+    with scripted_sse_server(chunks) as server:
+        events = await collect(stream_chat(sse_connection(server), MESSAGES))
+
+    assert [event for event in events if isinstance(event, TokenDelta)] == [TokenDelta("Hello")]
+    assert events[-1].finish_reason == "stop"
+
+
 async def test_an_error_event_inside_the_stream_fails_with_its_message():
     chunks = [{"error": {"message": "Upstream provider overloaded", "code": 502}}]
     with scripted_sse_server(chunks) as server, pytest.raises(ProviderRequestFailed) as failure:

@@ -127,6 +127,10 @@ def request_failure(config: ChatConnectionConfig, error: BaseException) -> Provi
     return ProviderRequestFailed(label=config.label, kind=kind, reason=reason, status_code=status_code)
 
 
+class ChunkNotAnObject(ValueError):
+    """A stream event whose data is JSON, but not a chat completion chunk (an object)."""
+
+
 def describe_failure(
     config: ChatConnectionConfig, error: BaseException
 ) -> tuple[FailureKind, str, int | None]:
@@ -156,6 +160,8 @@ def describe_failure(
         return "provider_error", f"the provider reported an error: {_shorten(error.message)}", None
     if isinstance(error, json.JSONDecodeError):
         return "protocol", "the server's stream is not valid JSON", None
+    if isinstance(error, ChunkNotAnObject):
+        return "protocol", "the server's answer is not a chat completion", None
     if isinstance(error, ProviderStreamEnded):
         return "protocol", "the stream ended before the model said it was finished", None
     return (

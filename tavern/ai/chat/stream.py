@@ -10,6 +10,11 @@ ProviderRequestFailed, which lets `stream_with_fallback` try the next connection
 Cancellation: the HTTP response is closed in a `finally`, so a consumer that is
 cancelled (the user pressed stop) or that closes the iterator (`aclosing`) ends
 the request at once and the provider stops generating (and billing).
+
+Speed: the client's retries, errors and SSE reading are kept, but its typed layer is
+not on this path. The request body goes as the plain JSON it already is (the SDK's
+transform of a long prompt takes ~8 ms on the event loop, stalling every stream), and
+each chunk stays the dict `json.loads` made (no model built per token).
 """
 
 from __future__ import annotations
@@ -25,12 +30,11 @@ from typing import Any
 
 import httpx2
 import openai
-from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletionChunk
 
 from tavern.ai.chat.config import NO_API_KEY, ChatConnectionConfig, GenerationParams, chat_request_arguments
 from tavern.ai.chat.errors import (
     REQUEST_ERRORS,
+    ChunkNotAnObject,
     ProviderRequestFailed,
     ProviderStreamBroken,
     ProviderStreamEnded,
@@ -45,6 +49,7 @@ from tavern.outbound import GuardedAsyncTransport
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 
 _STREAM_ERRORS = (openai.OpenAIError, json.JSONDecodeError)
+ChunkStream = openai.AsyncStream[Any]
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,11 @@ async def stream_chat(
                 break
             except _STREAM_ERRORS as error:
                 raise _failure(config, reply, error) from error
-            for event in reply.add(chunk):
+            try:
+                events = reply.add(chunk)
+            except ChunkNotAnObject as error:
+                raise _failure(config, reply, error) from error
+            for event in events:
                 yield event
     finally:
         await stream.close()
@@ -191,12 +200,10 @@ async def _open_stream(
     client: openai.AsyncOpenAI,
     config: ChatConnectionConfig,
     arguments: dict[str, Any],
-) -> openai.AsyncStream[ChatCompletionChunk]:
+) -> ChunkStream:
     """Send the request; the client's own retries happen in here, before any text."""
     try:
-        return await client.chat.completions.create(
-            **arguments, stream=True, stream_options={"include_usage": True}
-        )
+        return await _post_streaming(client, arguments, include_usage=True)
     except openai.BadRequestError as error:
         # Strict servers (some vLLM and proxy versions) refuse fields they do not know;
         # usage is then counted by us instead.
@@ -205,9 +212,23 @@ async def _open_stream(
     except REQUEST_ERRORS as error:
         raise request_failure(config, error) from error
     try:
-        return await client.chat.completions.create(**arguments, stream=True)
+        return await _post_streaming(client, arguments, include_usage=False)
     except REQUEST_ERRORS as error:
         raise request_failure(config, error) from error
+
+
+async def _post_streaming(
+    client: openai.AsyncOpenAI, arguments: dict[str, Any], *, include_usage: bool
+) -> ChunkStream:
+    body = {name: value for name, value in arguments.items() if name != "extra_body"}
+    body.update(arguments.get("extra_body") or {})
+    body["stream"] = True
+    if include_usage:
+        body["stream_options"] = {"include_usage": True}
+    stream: ChunkStream = await client.post(
+        "/chat/completions", body=body, cast_to=object, stream=True, stream_cls=ChunkStream
+    )
+    return stream
 
 
 def _failure(
@@ -246,28 +267,36 @@ class _ReplyInProgress:
     def shown_anything(self) -> bool:
         return bool(self.text_parts or self.reasoning_parts)
 
-    def add(self, chunk: ChatCompletionChunk) -> list[StreamEvent]:
+    def add(self, chunk: Any) -> list[StreamEvent]:
+        """One chunk, as the JSON object the server sent (fields it leaves out or sends
+        as null are absent to us alike)."""
+        if not isinstance(chunk, dict):
+            raise ChunkNotAnObject(f"a stream event is {type(chunk).__name__}, not an object")
         self.received_chunk = True
-        if chunk.model:
-            self.model = chunk.model
-        usage = _reported_usage(chunk.usage) if chunk.usage is not None else None
-        if usage is not None:
-            self.usage = usage
+        model = chunk.get("model")
+        if model and isinstance(model, str):
+            self.model = model
+        usage = chunk.get("usage")
+        if isinstance(usage, dict) and (reported := _reported_usage(usage)) is not None:
+            self.usage = reported
         events: list[StreamEvent] = []
-        for choice in chunk.choices:
-            if choice.index != 0:
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or (choice.get("index") or 0) != 0:
                 continue
-            reasoning = _reasoning_text(choice.delta)
-            if reasoning:
-                self.reasoning_parts.append(reasoning)
-                events.append(ReasoningDelta(reasoning))
-            # A refusal is what the model said instead of a reply: shown like one.
-            text = choice.delta.content or choice.delta.refusal
-            if text:
-                self.text_parts.append(text)
-                events.append(TokenDelta(text))
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
+            delta = choice.get("delta")
+            if isinstance(delta, dict):
+                reasoning = _reasoning_text(delta)
+                if reasoning:
+                    self.reasoning_parts.append(reasoning)
+                    events.append(ReasoningDelta(reasoning))
+                # A refusal is what the model said instead of a reply: shown like one.
+                text = delta.get("content") or delta.get("refusal")
+                if text and isinstance(text, str):
+                    self.text_parts.append(text)
+                    events.append(TokenDelta(text))
+            finish_reason = choice.get("finish_reason")
+            if finish_reason and isinstance(finish_reason, str):
+                self.finish_reason = finish_reason
         return events
 
     def estimated_usage(self, messages: list[dict[str, Any]]) -> TokenUsage:
@@ -280,24 +309,33 @@ class _ReplyInProgress:
         )
 
 
-def _reasoning_text(delta: Any) -> str:
-    extra = getattr(delta, "model_extra", None) or {}
+def _reasoning_text(delta: dict[str, Any]) -> str:
     for name in REASONING_FIELDS:
-        value = extra.get(name)
+        value = delta.get(name)
         if isinstance(value, str) and value:
             return value
     return ""
 
 
-def _reported_usage(usage: CompletionUsage) -> TokenUsage | None:
+def _reported_usage(usage: dict[str, Any]) -> TokenUsage | None:
     """The provider's usage, or None for the all-zero placeholder some servers send."""
-    if not usage.prompt_tokens and not usage.completion_tokens:
+    prompt_tokens = _count(usage.get("prompt_tokens"))
+    completion_tokens = _count(usage.get("completion_tokens"))
+    if not prompt_tokens and not completion_tokens:
         return None
-    completion_details = usage.completion_tokens_details
-    prompt_details = usage.prompt_tokens_details
+    completion_details = usage.get("completion_tokens_details")
+    prompt_details = usage.get("prompt_tokens_details")
     return TokenUsage(
-        prompt_tokens=usage.prompt_tokens or 0,
-        completion_tokens=usage.completion_tokens or 0,
-        reasoning_tokens=(completion_details.reasoning_tokens or 0) if completion_details else 0,
-        cached_prompt_tokens=(prompt_details.cached_tokens or 0) if prompt_details else 0,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        reasoning_tokens=_count(completion_details.get("reasoning_tokens"))
+        if isinstance(completion_details, dict)
+        else 0,
+        cached_prompt_tokens=_count(prompt_details.get("cached_tokens"))
+        if isinstance(prompt_details, dict)
+        else 0,
     )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

@@ -27,6 +27,7 @@ run: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m tavern.embedded run -- $(MAKE) --no-print-directory _test-steps

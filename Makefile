@@ -28,6 +28,7 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 test: lint
 	$(PY) -m tavern.embedded run -- $(MAKE) --no-print-directory _test-steps

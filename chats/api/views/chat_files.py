@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from characters.selectors import character_get_visible
 from chats.imports import chat_import_start
 from chats.selectors import chat_get_for_user
@@ -22,7 +22,7 @@ from ..serializers import ChatImportInput, ChatOutput
 
 class ChatExportApi(APIView):
     @extend_schema(responses={(200, "application/jsonl"): bytes})
-    def get(self, request: Request, chat_id: int) -> HttpResponse:
+    def get(self, request: AuthenticatedRequest, chat_id: int) -> HttpResponse:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         body = chat_export_jsonl(chat=chat)
         response = HttpResponse(body, content_type="application/jsonl; charset=utf-8")
@@ -39,7 +39,7 @@ class ChatImportApi(APIView):
         "messages), as a background job (202 with the job; poll its `url`). Every line is "
         "checked first either way: a refusal is a 400 naming `file` and the line.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = ChatImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

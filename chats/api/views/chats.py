@@ -5,10 +5,10 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from characters.selectors import character_get_visible, lorebook_get_owned, persona_get_owned
 from chats.selectors import (
     chat_get_for_user,
@@ -33,7 +33,7 @@ class ChatListCreateApi(APIView):
         operation_id="chats_list",
         responses=paginated(ChatOutput),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         chats = chats_for_user(
             user=request.user,
             q=request.query_params.get("q", ""),
@@ -46,7 +46,7 @@ class ChatListCreateApi(APIView):
         )
 
     @extend_schema(request=ChatCreateInput, responses={201: ChatOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = ChatCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -85,12 +85,12 @@ class ChatListCreateApi(APIView):
 
 class ChatDetailApi(APIView):
     @extend_schema(responses=ChatOutput)
-    def get(self, request: Request, chat_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         return Response(ChatOutput(chat, context={"request": request}).data)
 
     @extend_schema(request=ChatUpdateInput, responses=ChatOutput)
-    def patch(self, request: Request, chat_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         data = ChatUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -135,26 +135,26 @@ class ChatDetailApi(APIView):
         return Response(ChatOutput(chat, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, chat_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         chat_delete(chat=chat_get_for_user(chat_id=chat_id, user=request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ChatArchiveApi(APIView):
     @extend_schema(request=None, responses=ChatOutput)
-    def post(self, request: Request, chat_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         chat = chat_archive(chat=chat_get_for_user(chat_id=chat_id, user=request.user), archived=True)
         return Response(ChatOutput(chat, context={"request": request}).data)
 
     @extend_schema(responses={200: ChatOutput})
-    def delete(self, request: Request, chat_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         chat = chat_archive(chat=chat_get_for_user(chat_id=chat_id, user=request.user), archived=False)
         return Response(ChatOutput(chat, context={"request": request}).data)
 
 
 class ChatBranchApi(APIView):
     @extend_schema(request=BranchInput, responses={201: ChatOutput})
-    def post(self, request: Request, chat_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         data = BranchInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -168,7 +168,7 @@ class ChatBranchApi(APIView):
 
 class ChatStopApi(APIView):
     @extend_schema(request=None, responses={202: None})
-    def post(self, request: Request, chat_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         async_to_sync(turn_stop)(chat_id=chat.pk)
         return Response(status=status.HTTP_202_ACCEPTED)
@@ -176,7 +176,7 @@ class ChatStopApi(APIView):
 
 class ChatPromptPreviewApi(APIView):
     @extend_schema(responses=dict)
-    def get(self, request: Request, chat_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         try:
             ctx = prompt_preview(chat=chat)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from chats.selectors import connection_get_owned, connection_get_usable, connections_for_user
 from chats.services import connection_record_test, connection_save
 from chats.turn_context import connection_config
@@ -32,12 +32,12 @@ class ConnectionListCreateApi(APIView):
             many=True,
         )
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         connections = connections_for_user(user=request.user)
         return Response([connection_output(c, viewer_id=request.user.pk) for c in connections])
 
     @extend_schema(request=ConnectionInput, responses={201: ConnectionOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = ConnectionInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -48,7 +48,7 @@ class ConnectionListCreateApi(APIView):
 
 class ConnectionDetailApi(APIView):
     @extend_schema(request=ConnectionInput, responses=ConnectionOutput)
-    def patch(self, request: Request, connection_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, connection_id: int) -> Response:
         connection = connection_get_owned(connection_id=connection_id, user=request.user)
         data = ConnectionInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -58,14 +58,14 @@ class ConnectionDetailApi(APIView):
         return Response(ConnectionOutput(connection).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, connection_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, connection_id: int) -> Response:
         connection_get_owned(connection_id=connection_id, user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ConnectionTestApi(APIView):
     @extend_schema(request=None, responses=ConnectionTestOutput)
-    def post(self, request: Request, connection_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, connection_id: int) -> Response:
         connection = connection_get_usable(connection_id=connection_id, user=request.user)
         result = async_to_sync(connection_test)(connection_config(connection))
         if connection.owner_id != request.user.pk:

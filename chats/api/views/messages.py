@@ -12,10 +12,10 @@ from asgiref.sync import async_to_sync
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from chats.generation import GenerationRefused
 from chats.payloads import message_payload
 from chats.quota import QuotaExceeded
@@ -142,7 +142,7 @@ class MessageListSendApi(APIView):
         ],
         responses=MessagePageOutput,
     )
-    def get(self, request: Request, chat_id: int) -> Response:
+    def get(self, request: AuthenticatedRequest, chat_id: int) -> Response:
         """Cursor pagination by position: `before` for older pages, `after` to catch up."""
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         params = request.query_params
@@ -172,7 +172,7 @@ class MessageListSendApi(APIView):
             ),
         },
     )
-    def post(self, request: Request, chat_id: int) -> Response | StreamingHttpResponse:
+    def post(self, request: AuthenticatedRequest, chat_id: int) -> Response | StreamingHttpResponse:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         data = MessageSendInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -197,7 +197,7 @@ class MessageListSendApi(APIView):
 
 class MessageDetailApi(APIView):
     @extend_schema(request=MessageUpdateInput, responses=MessageOutput)
-    def patch(self, request: Request, chat_id: int, message_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, chat_id: int, message_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         message = message_in_chat(chat=chat, message_id=message_id)
         data = MessageUpdateInput(data=request.data)
@@ -209,7 +209,7 @@ class MessageDetailApi(APIView):
         return Response(message_payload(message))
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, chat_id: int, message_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, chat_id: int, message_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         message = message_in_chat(chat=chat, message_id=message_id)
         message_delete(message=message)
@@ -229,7 +229,9 @@ class _GenerateOnMessageApi(APIView):
             ),
         },
     )
-    def post(self, request: Request, chat_id: int, message_id: int) -> Response | StreamingHttpResponse:
+    def post(
+        self, request: AuthenticatedRequest, chat_id: int, message_id: int
+    ) -> Response | StreamingHttpResponse:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         message = message_in_chat(chat=chat, message_id=message_id)
         data = StreamInput(data=request.data)
@@ -255,7 +257,7 @@ class MessageContinueApi(_GenerateOnMessageApi):
 
 class MessageSwipeApi(APIView):
     @extend_schema(request=SwipeInput, responses=MessageOutput)
-    def post(self, request: Request, chat_id: int, message_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, chat_id: int, message_id: int) -> Response:
         chat = chat_get_for_user(chat_id=chat_id, user=request.user)
         message = message_in_chat(chat=chat, message_id=message_id)
         data = SwipeInput(data=request.data)

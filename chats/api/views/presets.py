@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from chats.limits import PRESET_MAX_BYTES
 from chats.selectors import preset_get_owned, presets_for_user
 from chats.services import preset_import_file, preset_save
@@ -18,11 +18,11 @@ from ..serializers import FileInput, PresetSerializer
 
 class PresetListCreateApi(APIView):
     @extend_schema(responses=PresetSerializer(many=True))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(PresetSerializer(presets_for_user(user=request.user), many=True).data)
 
     @extend_schema(request=PresetSerializer, responses={201: PresetSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = PresetSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         preset = preset_save(owner=request.user, preset=None, data=data.validated_data)
@@ -31,7 +31,7 @@ class PresetListCreateApi(APIView):
 
 class PresetDetailApi(APIView):
     @extend_schema(request=PresetSerializer, responses=PresetSerializer)
-    def patch(self, request: Request, preset_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, preset_id: int) -> Response:
         preset = preset_get_owned(preset_id=preset_id, user=request.user)
         data = PresetSerializer(preset, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -39,14 +39,14 @@ class PresetDetailApi(APIView):
         return Response(PresetSerializer(preset).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, preset_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, preset_id: int) -> Response:
         preset_get_owned(preset_id=preset_id, user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PresetImportApi(APIView):
     @extend_schema(request={"multipart/form-data": FileInput}, responses={201: PresetSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = FileInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

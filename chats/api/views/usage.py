@@ -5,16 +5,16 @@ from __future__ import annotations
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from drf_spectacular.utils import extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from chats.selectors import usage_for_user
 
 
 class UsageApi(APIView):
     @extend_schema(responses=dict)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         days = (
             usage_for_user(user=request.user)
             .annotate(day=TruncDate("created_at"))

@@ -27,6 +27,8 @@ run: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 test: lint
 	$(PY) -m tavern.embedded run -- $(MAKE) --no-print-directory _test-steps

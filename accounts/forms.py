@@ -48,7 +48,7 @@ class _RevokesCredentials(forms.Form):
     )
     user: User
 
-    def save(self) -> None:  # type: ignore[override]
+    def save(self) -> None:
         super().save()  # type: ignore[misc]
         user_password_changed(user=self.user, revoke_api_keys=self.cleaned_data.get("revoke_api_keys", False))
 

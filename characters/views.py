@@ -22,6 +22,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST, require_safe
 
+from accounts.requests import AuthenticatedHttpRequest
 from characters import selectors, services
 from characters.cards import CardData, CardError, export_charx, export_json, export_png, world_to_sillytavern
 from characters.cards import Lorebook as LorebookValue
@@ -127,7 +128,7 @@ def character_detail(request: HttpRequest, character_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def character_favourite(request: HttpRequest, character_id: int) -> HttpResponse:
+def character_favourite(request: AuthenticatedHttpRequest, character_id: int) -> HttpResponse:
     character = selectors.character_get_visible(character_id=character_id, user=request.user)
     on = services.favourite_set(user=request.user, character=character, on=request.POST.get("on") == "1")
     messages.success(request, f"{character.name} is {'in' if on else 'no longer in'} your favourites.")
@@ -136,7 +137,7 @@ def character_favourite(request: HttpRequest, character_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def character_fork(request: HttpRequest, character_id: int) -> HttpResponse:
+def character_fork(request: AuthenticatedHttpRequest, character_id: int) -> HttpResponse:
     character = selectors.character_get_visible(character_id=character_id, user=request.user)
     fork = services.character_fork(character=character, owner=request.user)
     messages.success(request, f"Forked {character.name}: this private copy is yours to change.")
@@ -175,7 +176,7 @@ def character_export(request: HttpRequest, character_id: int, fmt: str) -> HttpR
 
 
 @login_required
-def character_create(request: HttpRequest) -> HttpResponse:
+def character_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CharacterForm(*_posted(request), initial={"visibility": Visibility.PRIVATE, "language": "en"})
     if request.method == "POST" and form.is_valid():
         try:
@@ -195,7 +196,7 @@ def character_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def character_edit(request: HttpRequest, character_id: int) -> HttpResponse:
+def character_edit(request: AuthenticatedHttpRequest, character_id: int) -> HttpResponse:
     character = selectors.character_get_owned(character_id=character_id, user=request.user)
     card = card_value(character, tags=selectors.character_tag_names(character))
     initial = CharacterForm.initial_for(
@@ -228,7 +229,7 @@ class ImportResult:
     error: str = ""
 
 
-def _import_one(request: HttpRequest, upload: UploadedFile) -> ImportResult:
+def _import_one(request: AuthenticatedHttpRequest, upload: UploadedFile) -> ImportResult:
     name = upload.name or "file"
     if upload.size is not None and upload.size > settings.CARD_MAX_BYTES:
         return ImportResult(name, error=f"The file is larger than {settings.CARD_MAX_BYTES // 1024} KB.")
@@ -280,7 +281,7 @@ def token_counts(request: HttpRequest) -> JsonResponse:
 
 @login_required
 @require_GET
-def characters_mine(request: HttpRequest) -> HttpResponse:
+def characters_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
     trash = request.GET.get("tab") == "trash"
     characters = selectors.characters_owned(user=request.user, deleted=trash)
     page = CappedCountPaginator(characters, MINE_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -337,7 +338,9 @@ def character_versions(request: HttpRequest, character_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def character_version_restore(request: HttpRequest, character_id: int, number: int) -> HttpResponse:
+def character_version_restore(
+    request: AuthenticatedHttpRequest, character_id: int, number: int
+) -> HttpResponse:
     character = selectors.character_get_owned(character_id=character_id, user=request.user)
     version = selectors.character_version_get(character=character, number=number)
     services.character_version_restore(version=version, editor=request.user)
@@ -349,7 +352,7 @@ def character_version_restore(request: HttpRequest, character_id: int, number: i
 
 
 def _lorebooks_page(
-    request: HttpRequest, *, create_form: LorebookCreateForm, import_form: LorebookImportForm
+    request: AuthenticatedHttpRequest, *, create_form: LorebookCreateForm, import_form: LorebookImportForm
 ) -> HttpResponse:
     books = selectors.lorebooks_owned(user=request.user).select_related("character")
     context = {"books": books, "create_form": create_form, "import_form": import_form}
@@ -357,7 +360,7 @@ def _lorebooks_page(
 
 
 @login_required
-def lorebook_list(request: HttpRequest) -> HttpResponse:
+def lorebook_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     create_form = LorebookCreateForm(*_posted(request))
     if request.method == "POST" and create_form.is_valid():
         book = services.lorebook_create(
@@ -373,7 +376,7 @@ def lorebook_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def lorebook_import(request: HttpRequest) -> HttpResponse:
+def lorebook_import(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = LorebookImportForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
@@ -469,13 +472,13 @@ def lorebook_entry_delete(request: HttpRequest, lorebook_id: int, entry_id: int)
 
 @login_required
 @require_GET
-def persona_list(request: HttpRequest) -> HttpResponse:
+def persona_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     personas = selectors.personas_owned(user=request.user)
     return render(request, "characters/personas.html", {"personas": personas, "section": "personas"})
 
 
 @login_required
-def persona_edit(request: HttpRequest, persona_id: int | None = None) -> HttpResponse:
+def persona_edit(request: AuthenticatedHttpRequest, persona_id: int | None = None) -> HttpResponse:
     persona = None
     if persona_id is not None:
         persona = selectors.persona_get_owned(persona_id=persona_id, user=request.user)

@@ -145,7 +145,7 @@ class ConnectionForm(forms.Form):
         return data, api_key
 
 
-def _range(name: str) -> dict[str, float]:
+def _range(name: str) -> dict[str, Any]:  # keyword arguments of a form field
     lowest, highest = PRESET_RANGES[name]
     return {"min_value": lowest, "max_value": highest}
 

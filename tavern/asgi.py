@@ -10,7 +10,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from tavern.realtime.auth import BrowserOriginValidator, auth_middleware_stack  # noqa: E402
+from accounts.socket_auth import BrowserOriginValidator, auth_middleware_stack  # noqa: E402
 from tavern.request_body_limit import RequestBodyLimitMiddleware  # noqa: E402
 from tavern.routing import websocket_urlpatterns  # noqa: E402
 

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView
 
+from accounts.requests import AuthenticatedRequest
 from accounts.selectors import api_key_get_for_user, api_key_list
 from accounts.services import api_key_create, api_key_revoke, user_profile_update
 from tavern.api.errors import DomainError
@@ -54,7 +55,7 @@ class MeApi(APIView):
         return Response(MeOutput(request.user).data)
 
     @extend_schema(request=MeUpdateInput, responses=MeOutput)
-    def patch(self, request: Request) -> Response:
+    def patch(self, request: AuthenticatedRequest) -> Response:
         data = MeUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         user = user_profile_update(user=request.user, data=data.validated_data)
@@ -63,13 +64,13 @@ class MeApi(APIView):
 
 class ApiKeyListCreateApi(APIView):
     @extend_schema(operation_id="api_keys_list", responses=paginated(ApiKeyOutput))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         paginator = PagePagination()
         page = paginator.paginate_queryset(api_key_list(user=request.user), request, view=self)
         return paginator.get_paginated_response(ApiKeyOutput(page, many=True).data)
 
     @extend_schema(request=ApiKeyCreateInput, responses={201: ApiKeyCreatedOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = ApiKeyCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         issued = api_key_create(user=request.user, name=data.validated_data["name"])
@@ -79,7 +80,7 @@ class ApiKeyListCreateApi(APIView):
 
 class ApiKeyRevokeApi(APIView):
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, key_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, key_id: int) -> Response:
         key = api_key_get_for_user(key_id=key_id, user=request.user)
         api_key_revoke(key=key)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -92,7 +92,7 @@ class ChatAdmin(ReadOnlyAdmin):
         ),
     )
     readonly_fields = (
-        *(name for _, options in fieldsets for name in options["fields"]),
+        *(name for _, options in fieldsets for name in options["fields"]),  # type: ignore[arg-type]
         *_PRIVATE_FIELDSET[1]["fields"],
     )
 

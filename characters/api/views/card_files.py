@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from characters.cards import CardError, export_charx, export_json, export_png
 from characters.imports import character_import_start
 from characters.models import Character
@@ -38,7 +39,7 @@ class CharacterImportApi(APIView):
         "IMPORT_SYNC_MAX_LOREBOOK_ENTRIES entries, as a background job (202 with the job; poll "
         "its `url`). Limits are checked first either way: a refusal is a 400 naming `file`.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = FileUploadInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

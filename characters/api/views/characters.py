@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from characters.cards import CardData
 from characters.records import card_value
 from characters.selectors import (
@@ -54,7 +55,7 @@ class CharacterListCreateApi(APIView):
         parameters=[FilterSerializer],
         responses=paginated(CharacterListOutput),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         characters = characters_owned(user=request.user, deleted=filters.validated_data["deleted"])
@@ -67,7 +68,7 @@ class CharacterListCreateApi(APIView):
         request=CharacterInput,
         responses={201: CharacterDetailOutput},
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = CharacterInput(data=request.data)
         data.is_valid(raise_exception=True)
         character = character_create(
@@ -93,7 +94,7 @@ class CharacterDetailApi(APIView):
         description="Card fields make a new version when the content changes; settings "
         "(visibility, is_nsfw, language) alone do not.",
     )
-    def patch(self, request: Request, character_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, character_id: int) -> Response:
         character = character_get_owned(character_id=character_id, user=request.user)
         data = CharacterUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -132,14 +133,14 @@ class CharacterForkApi(APIView):
         responses={201: CharacterDetailOutput},
         description="A private copy, owned by the caller, of any character they can see.",
     )
-    def post(self, request: Request, character_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, character_id: int) -> Response:
         character = character_get_visible(character_id=character_id, user=request.user)
         fork = character_fork(character=character, owner=request.user)
         return character_detail_response(request, fork.pk, status_code=status.HTTP_201_CREATED)
 
 
 class CharacterFavouriteApi(APIView):
-    def _set(self, request: Request, character_id: int, *, on: bool) -> Response:
+    def _set(self, request: AuthenticatedRequest, character_id: int, *, on: bool) -> Response:
         character = character_get_visible(character_id=character_id, user=request.user)
         is_favourite = favourite_set(user=request.user, character=character, on=on)
         character.refresh_from_db(fields=["favourite_count"])

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from characters.cards import world_to_sillytavern
 from characters.cards.json_bytes import dump_json_bytes
 from characters.imports import lorebook_import_start
@@ -41,13 +42,13 @@ from ..serializers import (
 
 class LorebookListCreateApi(APIView):
     @extend_schema(operation_id="lorebooks_list", responses=paginated(LorebookOutput))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return page_response(request, self, lorebooks_owned(user=request.user), LorebookOutput)
 
     @extend_schema(
         operation_id="lorebooks_create", request=LorebookCreateInput, responses={201: LorebookOutput}
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = LorebookCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         book = lorebook_create(
@@ -90,7 +91,7 @@ class LorebookImportApi(APIView):
         "entries), as a background job (202 with the job; poll its `url`). Limits are checked "
         "first either way: a refusal is a 400 naming `file`.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = LorebookImportInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from characters.selectors import persona_get_owned, personas_owned
 from characters.services import CharacterError, persona_delete, persona_save
 
@@ -22,11 +23,11 @@ class PersonaListCreateApi(APIView):
     parser_classes = _PARSERS
 
     @extend_schema(operation_id="personas_list", responses=paginated(PersonaOutput))
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return page_response(request, self, personas_owned(user=request.user), PersonaOutput)
 
     @extend_schema(operation_id="personas_create", request=PersonaInput, responses={201: PersonaOutput})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = PersonaInput(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -47,7 +48,7 @@ class PersonaDetailApi(APIView):
         return Response(PersonaOutput(persona).data)
 
     @extend_schema(operation_id="personas_update", request=PersonaInput, responses=PersonaOutput)
-    def patch(self, request: Request, persona_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, persona_id: int) -> Response:
         persona = persona_get_owned(persona_id=persona_id, user=request.user)
         data = PersonaInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)

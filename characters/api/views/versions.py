@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.requests import AuthenticatedRequest
 from characters.selectors import (
     character_get_owned,
     character_version_diff,
@@ -69,7 +70,7 @@ class CharacterVersionRestoreApi(APIView):
         responses=CharacterDetailOutput,
         description="The card becomes this version's again, recorded as a new version.",
     )
-    def post(self, request: Request, character_id: int, number: int) -> Response:
+    def post(self, request: AuthenticatedRequest, character_id: int, number: int) -> Response:
         character = character_get_owned(character_id=character_id, user=request.user)
         version = character_version_get(character=character, number=number)
         character_version_restore(version=version, editor=request.user)

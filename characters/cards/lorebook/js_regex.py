@@ -142,7 +142,7 @@ def _stays_within_a_line(parsed: sre_parse.SubPattern | list[tuple[object, objec
             if not _stays_within_a_line(value[2], flags):  # type: ignore[index]
                 return False
         elif op is sre_constants.ATOMIC_GROUP:
-            if not _stays_within_a_line(value, flags):  # type: ignore[arg-type]
+            if not _stays_within_a_line(value, flags):
                 return False
         elif op is not sre_constants.GROUPREF:  # a back-reference repeats what its group matched
             return False  # lookarounds, conditionals and anything new

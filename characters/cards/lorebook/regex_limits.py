@@ -183,11 +183,11 @@ def _flatten_groups(items: list[tuple[object, object]]) -> list[tuple[object, ob
 
 
 def _min_width(items: list[tuple[object, object]], state: object) -> int:
-    return sre_parse.SubPattern(state, items).getwidth()[0]  # type: ignore[arg-type]
+    return sre_parse.SubPattern(state, items).getwidth()[0]
 
 
 def _max_width(items: list[tuple[object, object]], state: object) -> int:
-    return sre_parse.SubPattern(state, items).getwidth()[1]  # type: ignore[arg-type]
+    return sre_parse.SubPattern(state, items).getwidth()[1]
 
 
 def _probes(parsed: sre_parse.SubPattern) -> Iterator[str]:

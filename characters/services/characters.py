@@ -1,245 +1,38 @@
-"""Writes for characters, versions, tags, favourites, lorebooks and personas."""
+"""Writes for characters: create, import, update (a content change makes a version), fork,
+delete and restore, moderation, favourites, the embedding."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
 from characters.cards import CardData, CardError, ParsedCard, parse_card_bytes
-from characters.cards import Lorebook as LorebookValue
-from characters.cards.lorebook.key_check import keys_refusal, probe_deadline
-from tavern.errors import DomainRuleError
+from tavern.ai.embeddings import embed_texts
 
-from .images import avatar_png_normalise
-from .limits import MAX_TAGS as MAX_TAGS
-from .limits import (
-    card_refusal,
-    lorebook_entry_refusal,
-    lorebook_header_refusal,
-    lorebook_max_entries,
-    lorebook_refusal,
-)
-from .models import (
-    Character,
-    CharacterTag,
-    CharacterVersion,
-    Favourite,
-    Lorebook,
-    LorebookEntry,
-    Persona,
-    Tag,
-    Visibility,
-)
-from .records import (
-    BOOK_COLUMNS,
+from ..images import avatar_png_normalise
+from ..limits import card_refusal, lorebook_refusal
+from ..models import Character, CharacterVersion, Favourite, Visibility
+from ..records import (
     CARD_COLUMNS,
     card_content_hash,
     card_from_snapshot,
     card_snapshot,
     card_value,
-    entry_row_values,
+    embedding_text,
 )
-
-# Told how far a long check has got: (done, total). A background job shows it.
-Progress = Callable[[int, int], None]
-
-
-class CharacterError(DomainRuleError):
-    """A rule the caller broke; `field` names the input at fault."""
-
-
-# ---------------------------------------------------------------- tags
-
-
-def tags_resolve(names: list[str], *, field: str = "tags") -> list[Tag]:
-    """Tags for these names, created when new; "Fantasy" and "fantasy" are one tag.
-    `field`: the input to name when there are too many (the uploaded file, for an import).
-    Each tag carries `lower`, its name lower-cased by PostgreSQL (what `tag_keys` holds)."""
-    wanted: dict[str, str] = {}
-    for raw in names:
-        name = " ".join(str(raw).split())[:64]
-        if name and name.lower() not in wanted:
-            wanted[name.lower()] = name
-    if len(wanted) > MAX_TAGS:
-        raise CharacterError(f"A character can have at most {MAX_TAGS} tags.", field=field)
-    existing = {
-        tag.name.lower(): tag for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)
-    }
-    missing = [Tag(name=name) for key, name in wanted.items() if key not in existing]
-    if missing:
-        Tag.objects.bulk_create(missing, ignore_conflicts=True)
-        existing = {
-            tag.name.lower(): tag
-            for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)
-        }
-    return [existing[key] for key in wanted]
-
-
-def _character_tags_set(character: Character, tags: list[Tag]) -> dict[str, Any]:
-    """Link `tags` (from `tags_resolve`) in card order; returns the columns search reads
-    from them, for the caller to save: `tag_text` (full text) and `tag_keys` (the tag
-    filter), the names as PostgreSQL lower-cased them in `tags_resolve`."""
-    CharacterTag.objects.filter(character=character).delete()
-    CharacterTag.objects.bulk_create(
-        CharacterTag(character=character, tag=tag, position=index) for index, tag in enumerate(tags)
-    )
-    return {
-        "tag_text": " ".join(tag.name for tag in tags),
-        "tag_keys": [tag.lower for tag in tags],  # type: ignore[attr-defined]
-    }
-
-
-# ---------------------------------------------------------------- lorebooks
-
-
-def _lorebook_check(value: LorebookValue, *, field: str, progress: Progress | None = None) -> None:
-    """The book within limits (characters/limits.py), each entry's fields too, and no key
-    that could freeze a scan. The key check is the slow part of a big import: `progress`
-    hears of each entry."""
-    refused_field, message = lorebook_refusal(value)
-    if message:
-        # The lorebook editor names the book field at fault; an import, its file; a card, its book.
-        raise CharacterError(message, field=refused_field if field == "entries" else field)
-    total = len(value.entries)
-    deadline = probe_deadline()
-    for number, entry in enumerate(value.entries, start=1):
-        _, reason = lorebook_entry_refusal(vars(entry))
-        reason = reason or keys_refusal([*entry.keys, *entry.secondary_keys], deadline=deadline)
-        if reason:
-            comment = entry.comment if len(entry.comment) <= 60 else entry.comment[:59] + "…"
-            name = f' "{comment}"' if comment else ""
-            raise CharacterError(f"Lorebook entry {number}{name}: {reason}.", field=field)
-        if progress is not None:
-            progress(number, total)
-
-
-def _lorebook_entries_replace(book: Lorebook, value: LorebookValue) -> None:
-    book.entries.all().delete()
-    LorebookEntry.objects.bulk_create(
-        LorebookEntry(lorebook=book, sort_index=index, **entry_row_values(entry))
-        for index, entry in enumerate(value.entries)
-    )
-
-
-@transaction.atomic
-def lorebook_create(
-    *,
-    owner: User,
-    value: LorebookValue,
-    is_global: bool = False,
-    field: str = "entries",
-    progress: Progress | None = None,
-) -> Lorebook:
-    """`field`: the input to name when an entry is refused (the upload, for an import)."""
-    _lorebook_check(value, field=field, progress=progress)
-    book = Lorebook(owner=owner, is_global=is_global, **{name: getattr(value, name) for name in BOOK_COLUMNS})
-    if not book.name:
-        book.name = "Untitled lorebook"
-    book.full_clean()
-    book.save()
-    _lorebook_entries_replace(book, value)
-    return book
-
-
-@transaction.atomic
-def lorebook_replace(*, book: Lorebook, value: LorebookValue, field: str = "entries") -> Lorebook:
-    """Replace the whole book (header and entries) with `value`, e.g. from an import."""
-    _lorebook_check(value, field=field)
-    for name in BOOK_COLUMNS:
-        setattr(book, name, getattr(value, name))
-    book.full_clean()
-    book.save()
-    _lorebook_entries_replace(book, value)
-    return book
-
-
-def lorebook_update(*, book: Lorebook, data: dict[str, Any]) -> Lorebook:
-    refused_field, message = lorebook_header_refusal(data)
-    if message:
-        raise CharacterError(message, field=refused_field)
-    fields = [name for name in (*BOOK_COLUMNS, "is_global") if name in data]
-    for name in fields:
-        setattr(book, name, data[name])
-    book.full_clean()
-    book.save(update_fields=[*fields, "updated_at"])
-    return book
-
-
-def lorebook_world_read(*, data: bytes, name: str = "") -> LorebookValue:
-    """A SillyTavern world file read and sized up, nothing stored: the checks an import
-    makes before it decides to run now or as a job. Entries' own limits and keys are
-    checked when the book is created."""
-    from characters.cards import world_from_sillytavern
-    from characters.cards.json_bytes import load_json_bytes
-
-    if len(data) > settings.CARD_MAX_BYTES:
-        raise CharacterError(
-            f"The file is larger than the limit of {settings.CARD_MAX_BYTES:,} bytes.", field="file"
-        )
-    try:
-        value = world_from_sillytavern(load_json_bytes(data, source="world file"))
-    except CardError as error:
-        raise CharacterError(str(error), field="file") from error
-    if name:
-        value = dataclasses.replace(value, name=name)
-    _, message = lorebook_refusal(value)
-    if message:
-        raise CharacterError(message, field="file")
-    return value
-
-
-def lorebook_import_world(
-    *, owner: User, data: bytes, name: str = "", progress: Progress | None = None
-) -> Lorebook:
-    value = lorebook_world_read(data=data, name=name)
-    return lorebook_create(owner=owner, value=value, field="file", progress=progress)
-
-
-@transaction.atomic
-def lorebook_entry_save(
-    *, book: Lorebook, entry: LorebookEntry | None, data: dict[str, Any]
-) -> LorebookEntry:
-    refused_field, reason = lorebook_entry_refusal(data)
-    if reason:
-        raise CharacterError(reason[:1].upper() + reason[1:] + ".", field=refused_field)
-    if entry is None:
-        limit = lorebook_max_entries()
-        if book.entries.count() >= limit:
-            raise CharacterError(f"The lorebook already has the most entries a book can: {limit:,}.")
-        last = book.entries.order_by("-sort_index").values_list("sort_index", flat=True).first()
-        entry = LorebookEntry(lorebook=book, sort_index=(last or 0) + 1)
-    for name in ("keys", "secondary_keys"):
-        reason = keys_refusal(data.get(name) or [])
-        if reason:
-            raise CharacterError(reason[:1].upper() + reason[1:] + ".", field=name)
-    for name, value in data.items():
-        setattr(entry, name, value)
-    entry.full_clean()
-    entry.save()
-    Lorebook.objects.filter(pk=book.pk).update(updated_at=timezone.now())
-    return entry
-
-
-def lorebook_entry_delete(*, entry: LorebookEntry) -> None:
-    entry.delete()
-
-
-def lorebook_delete(*, book: Lorebook) -> None:
-    book.delete()
-
-
-# ---------------------------------------------------------------- characters
+from ..trending import trending_record
+from .errors import CharacterError
+from .lorebooks import Progress, lorebook_create, lorebook_replace
+from .tags import _character_tags_set, tags_resolve
 
 
 def _unique_slug(owner: User, name: str, *, exclude_id: int | None = None) -> str:
@@ -293,7 +86,7 @@ def _version_create(
 
 
 def _after_content_change(character: Character) -> None:
-    from .tasks import character_embed
+    from ..tasks import character_embed  # a real cycle: the tasks call these services
 
     character_id = character.pk
     # robust: a broker outage must not fail a save that already committed; the
@@ -529,8 +322,6 @@ def favourite_set(*, user: User, character: Character, on: bool) -> bool:
         _, created = Favourite.objects.get_or_create(user=user, character=character)
         if created:
             Character.objects.filter(pk=character.pk).update(favourite_count=F("favourite_count") + 1)
-            from .trending import trending_record
-
             character_id = character.pk
             transaction.on_commit(lambda: trending_record(character_id=character_id, weight=2.0))
         return True
@@ -542,10 +333,6 @@ def favourite_set(*, user: User, character: Character, on: bool) -> bool:
 
 def character_embedding_refresh(*, character_id: int) -> bool:
     """Embed the character when its content changed since the last embedding."""
-    from tavern.ai.embeddings import embed_texts
-
-    from .records import embedding_text
-
     character = Character.objects.filter(pk=character_id).first()
     if character is None or character.embedding_hash == character.content_hash:
         return False
@@ -555,38 +342,3 @@ def character_embedding_refresh(*, character_id: int) -> bool:
         embedding=vector, embedding_hash=character.content_hash
     )
     return True
-
-
-# ---------------------------------------------------------------- personas
-
-
-@transaction.atomic
-@transaction.atomic
-def persona_save(
-    *, owner: User, persona: Persona | None, data: dict[str, Any], avatar_png: bytes | None = None
-) -> Persona:
-    persona = persona or Persona(owner=owner)
-    for name, value in data.items():
-        setattr(persona, name, value)
-    if avatar_png is not None:
-        image = _avatar_png(avatar_png, field="avatar")
-        persona.avatar.save(f"{hashlib.sha256(image).hexdigest()[:16]}.png", ContentFile(image), save=False)
-    if persona.is_default:
-        Persona.objects.filter(owner=owner, is_default=True).exclude(pk=persona.pk).update(is_default=False)
-    elif not Persona.objects.filter(owner=owner).exclude(pk=persona.pk).exists():
-        persona.is_default = True  # the first persona is the default
-    persona.full_clean(exclude=["avatar"])
-    persona.save()
-    return persona
-
-
-@transaction.atomic
-def persona_delete(*, persona: Persona) -> None:
-    was_default = persona.is_default
-    owner = persona.owner
-    persona.delete()
-    if was_default:
-        successor = Persona.objects.filter(owner=owner).order_by("name", "id").first()
-        if successor is not None:
-            successor.is_default = True
-            successor.save(update_fields=["is_default"])

@@ -183,6 +183,7 @@ class Tally:
         self.turns = 0
         self.errors: dict[str, int] = {}
         self.connected = 0
+        self.failed = 0
 
 
 async def client(port: int, path: str, deadline: float, tally: Tally, index: int) -> None:
@@ -222,15 +223,20 @@ async def client(port: int, path: str, deadline: float, tally: Tally, index: int
         await ws.close()
 
 
-async def clients(port: int, paths: list[str], seconds: float) -> tuple[Tally, float]:
+async def clients(ports: list[int], paths: list[str], seconds: float) -> tuple[Tally, float]:
+    """The chats' sockets, spread round-robin over the web processes (as a proxy would)."""
     tally = Tally()
     started = time.monotonic()
     deadline = started + seconds
-    tasks = [asyncio.create_task(client(port, path, deadline, tally, i)) for i, path in enumerate(paths)]
+    tasks = [
+        asyncio.create_task(client(ports[i % len(ports)], path, deadline, tally, i))
+        for i, path in enumerate(paths)
+    ]
     done, pending = await asyncio.wait(tasks, timeout=seconds + 90)
     for task in pending:
         task.cancel()
     failures = [task.exception() for task in done if task.exception() is not None]
+    tally.failed = len(failures) + len(pending)
     if failures or pending:
         print(
             f"  clients failed: {len(failures)} (e.g. {failures[0]!r})" if failures else "",
@@ -260,31 +266,34 @@ def row(label: str, samples: list[float]) -> None:
     )
 
 
-def run(chats: int, seconds: float, ramp: float, layer: str, db_threads: str, conn_max_age: int) -> None:
+def run(
+    chats: int, seconds: float, ramp: float, layer: str, db_threads: str, conn_max_age: int, web: int
+) -> None:
     wire, wire_port = wire_start(replies=chats * int(seconds / 2 + 10))
+    servers: list[subprocess.Popen[bytes]] = []
     try:
         owner, chat_ids = build(chats, f"http://127.0.0.1:{wire_port}/v1")
         paths = [common.socket_path(owner, pk) for pk in chat_ids]
-        daphne, port = common.daphne_start(
-            DB_NAME, layer=layer, db_threads=db_threads, conn_max_age=conn_max_age
-        )
-        try:
-            watched = {
-                "daphne": psutil.Process(daphne.pid),
-                "wire server": psutil.Process(wire.pid),
-                "clients (this)": psutil.Process(),
-            }
-            redis = redis_process()
-            if redis is not None:
-                watched["redis"] = redis
-            before = {name: cpu_seconds(p) for name, p in watched.items()}
-            wall = time.monotonic()
-            tally, started = asyncio.run(clients(port, paths, seconds))
-            wall = time.monotonic() - wall
-            cpu = {name: (cpu_seconds(p) - before[name]) / wall * 100 for name, p in watched.items()}
-        finally:
-            common.daphne_stop(daphne)
+        ports = []
+        for _ in range(web):
+            server, port = common.daphne_start(
+                DB_NAME, layer=layer, db_threads=db_threads, conn_max_age=conn_max_age
+            )
+            servers.append(server)
+            ports.append(port)
+        watched = {f"web {n + 1}": psutil.Process(server.pid) for n, server in enumerate(servers)}
+        watched |= {"wire server": psutil.Process(wire.pid), "clients (this)": psutil.Process()}
+        redis = redis_process()
+        if redis is not None:
+            watched["redis"] = redis
+        before = {name: cpu_seconds(p) for name, p in watched.items()}
+        wall = time.monotonic()
+        tally, started = asyncio.run(clients(ports, paths, seconds))
+        wall = time.monotonic() - wall
+        cpu = {name: (cpu_seconds(p) - before[name]) / wall * 100 for name, p in watched.items()}
     finally:
+        for server in servers:
+            common.daphne_stop(server)
         wire_stop(wire)
 
     steady_from = int((started + ramp) * 1e9)
@@ -292,7 +301,8 @@ def run(chats: int, seconds: float, ramp: float, layer: str, db_threads: str, co
     steady = [d for a, d in zip(tally.arrivals, tally.delays, strict=True) if steady_from <= a < steady_to]
     rate = len(steady) / (seconds - ramp)
     print(
-        f"\n{chats} chats ({tally.connected} connected), replies of {REPLY_WORDS} words at 50 tokens/s "
+        f"\n{chats} chats ({tally.connected} connected) on {web} web process(es), replies of {REPLY_WORDS} "
+        "words at 50 tokens/s "
         f"(offered {chats * 50:,} tokens/s), {seconds:.0f} s run, steady state after {ramp:.0f} s, "
         f"channel layer {layer}, database calls on {db_threads} thread(s), DATABASE_CONN_MAX_AGE={conn_max_age}"
     )
@@ -315,6 +325,13 @@ def run(chats: int, seconds: float, ramp: float, layer: str, db_threads: str, co
     print(
         f"  celery jobs queued on '{common.BENCH_QUEUE}' by the turns, purged: {common.celery_queue_purge()}"
     )
+    p50 = statistics.median(steady) if steady else float("nan")
+    p99 = common.percentile(steady, 99) if steady else float("nan")
+    print(
+        f"RESULT chats={chats} web={web} offered_tps={chats * 50} delivered_tps={rate:.0f} "
+        f"p50_ms={p50:.1f} p99_ms={p99:.1f} turns={tally.turns} failed={tally.failed} "
+        f"errors={sum(tally.errors.values())}"
+    )
 
 
 def main() -> None:
@@ -331,6 +348,7 @@ def main() -> None:
         "--db-threads", choices=["one", "pool"], default="one", help="experiment: sockets' DB calls in a pool"
     )
     parser.add_argument("--conn-max-age", type=int, default=60, help="DATABASE_CONN_MAX_AGE for daphne")
+    parser.add_argument("--web", type=int, default=1, help="web processes (clients spread round-robin)")
     parser.add_argument("--wire", type=int, help=argparse.SUPPRESS)  # internal: be the wire server
     args = parser.parse_args()
     if args.wire:
@@ -338,7 +356,7 @@ def main() -> None:
         return
     common.django_setup(DB_NAME)
     common.bench_database(DB_NAME)
-    run(args.chats, args.seconds, args.ramp, args.layer, args.db_threads, args.conn_max_age)
+    run(args.chats, args.seconds, args.ramp, args.layer, args.db_threads, args.conn_max_age, args.web)
 
 
 if __name__ == "__main__":

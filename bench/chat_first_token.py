@@ -270,6 +270,7 @@ def daphne_start(
         "TOKEN_BATCH_SECONDS": os.environ.get("TOKEN_BATCH_SECONDS", "0.03"),
         "LIMIT_FREE_PER_MINUTE": "0",
         "LIMIT_FREE_TOKENS_PER_DAY": "0",
+        "WEBSOCKETS_PER_USER": "100000",  # the bench's chats all belong to one user
         "BENCH_CHANNEL_LAYER": layer,
         "BENCH_DB_THREADS": db_threads,
     }
@@ -519,6 +520,10 @@ def run(runs: int, warm: int, conn_max_age: int, layer: str) -> None:
     row("  request: → wire server sends first chunk (HTTP, provider)", figures["request"])
     row("  deliver: → token at the client (parse, Redis, channels)", figures["deliver"])
     print(f"  celery jobs queued on '{BENCH_QUEUE}.*' by the turns, purged: {celery_queue_purge()}")
+    print(
+        f"RESULT p50_ms={statistics.median(added):.1f} p99_ms={percentile(added, 99):.1f} "
+        f"store_ms={statistics.median(figures['store']):.1f} prepare_ms={statistics.median(figures['prepare']):.1f}"
+    )
 
 
 def main() -> None:

@@ -147,10 +147,10 @@ def _store(ctx: TurnContext, text: str, record: GenerationRecord) -> Message:
             else:
                 message = message_add_swipe(message=target, content=text, generation=record)
         Chat.objects.filter(pk=chat.pk).update(lorebook_state=ctx.lorebook_state)
-        from .tasks import chat_memory_update  # tasks import this module's callers: a real cycle
+        from .tasks import chat_memory_update_soon  # tasks import this module's callers: a real cycle
 
         chat_id = chat.pk
-        transaction.on_commit(lambda: chat_memory_update.delay(chat_id))
+        transaction.on_commit(lambda: chat_memory_update_soon(chat_id))
     return message
 
 

@@ -3,9 +3,14 @@ from __future__ import annotations
 import asyncio
 
 from celery import shared_task
+from django.conf import settings
+
+from tavern.realtime.redis import REDIS_ERRORS, redis_outage_log, redis_sync_client
 
 from .memory import memory_embed_new, summary_needed, summary_offline, summary_source, summary_store
 from .models import Chat
+
+MEMORY_PENDING_SECONDS = 300  # a lost task (a broker outage) holds the next one back at most this long
 
 SUMMARY_PROMPT = (
     "Summarise the story so far in at most 250 words, in the past tense, keeping names, places, "
@@ -13,10 +18,31 @@ SUMMARY_PROMPT = (
 )
 
 
+def chat_memory_update_soon(chat_id: int) -> None:
+    """After a turn: one memory update per chat waits in the queue at a time, so a busy
+    chat (or a worker that fell behind) queues one job, not one per turn. The job itself
+    takes everything new when it runs. Without Redis it is queued anyway."""
+    try:
+        if not redis_sync_client().set(_pending_key(chat_id), "1", nx=True, ex=MEMORY_PENDING_SECONDS):
+            return  # one is waiting already; it will see this turn too
+    except REDIS_ERRORS as error:
+        redis_outage_log("keeping one memory update per chat in the queue", error)
+    chat_memory_update.delay(chat_id)
+
+
+def _pending_key(chat_id: int) -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:chat:{chat_id}:memory-pending"
+
+
 # Idempotent (passages already embedded are skipped): taken back when its worker dies.
 @shared_task(name="chats.chat_memory_update", acks_late=True, reject_on_worker_lost=True)
 def chat_memory_update(chat_id: int) -> dict[str, int | bool]:
     """After a turn: embed new passages; refresh the summary when history outgrows the budget."""
+    try:
+        # Cleared before reading: a turn stored from now on queues the next update.
+        redis_sync_client().delete(_pending_key(chat_id))
+    except REDIS_ERRORS as error:
+        redis_outage_log("clearing a chat's pending memory update", error)
     added = memory_embed_new(chat_id=chat_id)
     summarised = chat_summary_refresh(chat_id)
     return {"memories_added": added, "summarised": summarised}

@@ -8,13 +8,13 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
 from characters.models import Character, Lorebook
 from tavern.ai.chat import ChatConnectionConfig, GenerationParams
 from tavern.crypto import secret_decrypt
 
-from .models import Author, Chat, MemoryChunk, Message, ModelConnection
+from .models import Author, Chat, ChatParticipant, MemoryChunk, Message, ModelConnection
 from .prompting.builder import (
     AuthorNote,
     CharacterCard,
@@ -157,6 +157,18 @@ def _memories(chat: Chat, *, query: str, before_position: int, character_ids: li
     return [chunk.text for chunk in chunks]
 
 
+# Read with each participant, never used by a turn: the search vector and the embedding
+# alone (a 384-float vector made an array per row) cost more than the card.
+_CHARACTER_FIELDS_UNUSED = (
+    "embedding",
+    "search_vector",
+    "tag_text",
+    "tag_keys",
+    "creator_notes_multilingual",
+    "source",
+    "assets",
+    "card_extra",
+)
 HISTORY_PAGE = 300
 _HISTORY_FIELDS = (
     "id",
@@ -206,7 +218,15 @@ def turn_context_load(
     rng = rng or random.Random()  # noqa: S311 - speaker choice and lore probability, not security
     chat = (
         Chat.objects.select_related("owner", "persona", "connection", "preset")
-        .prefetch_related("participants__character", "fallback_connections")
+        .prefetch_related(
+            Prefetch(
+                "participants",
+                queryset=ChatParticipant.objects.select_related("character").defer(
+                    *(f"character__{name}" for name in _CHARACTER_FIELDS_UNUSED)
+                ),
+            ),
+            "fallback_connections",
+        )
         .get(pk=chat_id, owner_id=user_id)
     )
     participants = [p for p in chat.participants.all() if p.left_at is None]

@@ -42,7 +42,7 @@ import chat_first_token as common  # noqa: E402 - the WebSocket client, daphne a
 
 DB_NAME = "bench_chat_streams"
 FIRST_ID = 9_200_000_001  # user and chat ids; far above any test's
-REPLY_WORDS = 100
+REPLY_WORDS = int(os.environ.get("BENCH_REPLY_WORDS", "100"))  # --words; the wire subprocess reads it too
 HISTORY = 10
 
 
@@ -269,7 +269,7 @@ def row(label: str, samples: list[float]) -> None:
 def run(
     chats: int, seconds: float, ramp: float, layer: str, db_threads: str, conn_max_age: int, web: int
 ) -> None:
-    wire, wire_port = wire_start(replies=chats * int(seconds / 2 + 10))
+    wire, wire_port = wire_start(replies=chats * int(seconds / (REPLY_WORDS / 50) + 10))
     servers: list[subprocess.Popen[bytes]] = []
     try:
         owner, chat_ids = build(chats, f"http://127.0.0.1:{wire_port}/v1")
@@ -328,7 +328,7 @@ def run(
     p50 = statistics.median(steady) if steady else float("nan")
     p99 = common.percentile(steady, 99) if steady else float("nan")
     print(
-        f"RESULT chats={chats} web={web} offered_tps={chats * 50} delivered_tps={rate:.0f} "
+        f"RESULT chats={chats} web={web} words={REPLY_WORDS} offered_tps={chats * 50} delivered_tps={rate:.0f} "
         f"p50_ms={p50:.1f} p99_ms={p99:.1f} turns={tally.turns} failed={tally.failed} "
         f"errors={sum(tally.errors.values())}"
     )
@@ -349,11 +349,17 @@ def main() -> None:
     )
     parser.add_argument("--conn-max-age", type=int, default=60, help="DATABASE_CONN_MAX_AGE for daphne")
     parser.add_argument("--web", type=int, default=1, help="web processes (clients spread round-robin)")
+    parser.add_argument(
+        "--words", type=int, default=100, help="words per reply (more: fewer turns per second per chat)"
+    )
     parser.add_argument("--wire", type=int, help=argparse.SUPPRESS)  # internal: be the wire server
     args = parser.parse_args()
     if args.wire:
         wire_serve(args.wire)
         return
+    global REPLY_WORDS
+    REPLY_WORDS = args.words
+    os.environ["BENCH_REPLY_WORDS"] = str(args.words)
     common.django_setup(DB_NAME)
     common.bench_database(DB_NAME)
     run(args.chats, args.seconds, args.ramp, args.layer, args.db_threads, args.conn_max_age, args.web)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -350,6 +351,27 @@ def lorebook_entry_get_owned(*, lorebook: Lorebook, entry_id: int) -> LorebookEn
     if entry is None:
         raise Http404
     return entry
+
+
+def lorebooks_in_play(*, owner_id: int, book_ids: Iterable[int], extra_ids: Any = ()) -> list[Lorebook]:
+    """The books a turn reads, by id: the characters' own books (`book_ids`), the ones its
+    chat adds (`extra_ids`: ids, or a subquery of them), and the owner's global books."""
+    return list(
+        Lorebook.objects.filter(
+            Q(pk__in=list(book_ids)) | Q(pk__in=extra_ids) | Q(owner_id=owner_id, is_global=True)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def lorebook_entries_of(*, books: Iterable[Lorebook]) -> QuerySet[LorebookEntry]:
+    """Every entry of the books, in each book's order (for compiling them)."""
+    return LorebookEntry.objects.filter(lorebook__in=list(books)).order_by("lorebook_id", "sort_index", "id")
+
+
+def persona_default(*, user: User) -> Persona | None:
+    return Persona.objects.filter(owner=user, is_default=True).first()
 
 
 def personas_owned(*, user: User) -> QuerySet[Persona]:

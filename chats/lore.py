@@ -14,6 +14,7 @@ from typing import Any
 
 from characters.models import Character, Lorebook, LorebookEntry
 from characters.records import lorebook_value
+from characters.selectors import lorebook_entries_of
 
 from .prompting.builder import HistoryMessage, LoreInsert
 from .prompting.lorebook import (
@@ -39,9 +40,7 @@ def _compiled_books(books: Sequence[Lorebook]) -> list[CompiledBook]:
     missing = [book for book, key in zip(books, keys, strict=True) if key not in found]
     if missing:
         entries: dict[int, list[LorebookEntry]] = {book.pk: [] for book in missing}
-        for entry in LorebookEntry.objects.filter(lorebook__in=missing).order_by(
-            "lorebook_id", "sort_index", "id"
-        ):
+        for entry in lorebook_entries_of(books=missing):
             entries[entry.lorebook_id].append(entry)
         for book in missing:
             key = (book.pk, book.updated_at.isoformat())

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from characters.models import Character
+from characters.selectors import characters_owned
 from tavern.ai.tokenizer import count_tokens
 
 from .limits import (
@@ -187,9 +188,7 @@ def chat_import_participants(
     """The chat's characters, matched by name among `characters_by_name` (or the owner's
     characters), `character` being the fallback for a solo chat."""
     if characters_by_name is None:
-        characters_by_name = {
-            c.name: c for c in Character.objects.filter(owner=owner, deleted_at__isnull=True)
-        }
+        characters_by_name = {c.name: c for c in characters_owned(user=owner).prefetch_related(None)}
     names = []
     for _, row in chat_file.messages:
         name = row.get("name")

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Prefetch, Q
 
 from characters.models import Character, Lorebook
+from characters.selectors import lorebooks_in_play
 from tavern.ai.chat import ChatConnectionConfig, GenerationParams
 from tavern.crypto import secret_decrypt
 
@@ -127,13 +128,10 @@ def _params(chat: Chat) -> GenerationParams:
 
 
 def _lorebooks(chat: Chat, characters: list[Character]) -> list[Lorebook]:
-    book_ids = [c.book_id for c in characters if c.book_id]
-    return list(
-        Lorebook.objects.filter(
-            Q(pk__in=book_ids) | Q(chats=chat) | Q(owner_id=chat.owner_id, is_global=True)
-        )
-        .distinct()
-        .order_by("pk")
+    return lorebooks_in_play(
+        owner_id=chat.owner_id,
+        book_ids=[c.book_id for c in characters if c.book_id],
+        extra_ids=Chat.lorebooks.through.objects.filter(chat_id=chat.pk).values("lorebook_id"),
     )
 
 

@@ -13,6 +13,7 @@ from .characters import character_moderate as character_moderate
 from .characters import character_restore as character_restore
 from .characters import character_update as character_update
 from .characters import character_version_restore as character_version_restore
+from .characters import characters_chat_started as characters_chat_started
 from .characters import favourite_set as favourite_set
 from .errors import CharacterError as CharacterError
 from .lorebooks import Progress as Progress

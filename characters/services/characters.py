@@ -342,3 +342,8 @@ def character_embedding_refresh(*, character_id: int) -> bool:
         embedding=vector, embedding_hash=character.content_hash
     )
     return True
+
+
+def characters_chat_started(*, character_ids: list[int]) -> None:
+    """A chat with these characters began: their chat counts go up by one."""
+    Character.objects.filter(pk__in=character_ids).update(chat_count=F("chat_count") + 1)

@@ -20,6 +20,7 @@ from django.conf import settings
 
 from accounts.models import User
 from characters.models import Character, Persona
+from characters.selectors import persona_default
 from chats.lore import lore_for_turn
 from chats.prompting.builder import (
     HistoryMessage,
@@ -38,7 +39,6 @@ from .selectors import (
     character_lorebooks,
     connection_first_owned,
     memories_recall,
-    persona_default,
 )
 from .validation import CompletionRequest
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet
 
 from accounts.models import User
-from characters.models import Character, Lorebook, Persona
-from characters.selectors import characters_owned, personas_owned
+from characters.models import Character, Lorebook
+from characters.selectors import characters_owned, lorebooks_in_play
 from chats.models import Chat, MemoryChunk, ModelConnection
 from chats.selectors import connections_for_user
 
@@ -34,16 +34,9 @@ def connection_first_owned(*, user: User) -> ModelConnection | None:
     return connections_for_user(user=user).filter(owner=user).first()
 
 
-def persona_default(*, user: User) -> Persona | None:
-    return personas_owned(user=user).filter(is_default=True).first()
-
-
 def character_lorebooks(*, user: User, character: Character) -> list[Lorebook]:
     """The character's own book and the caller's global books (chats.lore reads and caches their entries)."""
-    scope = Q(owner=user, is_global=True)
-    if character.book_id:
-        scope |= Q(pk=character.book_id)
-    return list(Lorebook.objects.filter(scope).order_by("pk"))
+    return lorebooks_in_play(owner_id=user.pk, book_ids=[character.book_id] if character.book_id else [])
 
 
 def memories_recall(*, user: User, character: Character, query: str, limit: int) -> list[str]:

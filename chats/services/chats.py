@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from characters.models import Character, Persona
+from characters.selectors import persona_default
+from characters.services import characters_chat_started
 from characters.trending import trending_record
 from tavern.ai.tokenizer import count_tokens
 
@@ -45,7 +46,7 @@ def chat_create(
     if len(characters) > MAX_PARTICIPANTS:
         raise ChatError(f"A chat can have at most {MAX_PARTICIPANTS} characters.", field="characters")
     if persona is None:
-        persona = Persona.objects.filter(owner=owner, is_default=True).first()
+        persona = persona_default(user=owner)
     chat = Chat.objects.create(
         owner=owner,
         title=(title or " & ".join(c.name for c in characters))[:200],
@@ -58,7 +59,7 @@ def chat_create(
         )
         for index, character in enumerate(characters)
     )
-    Character.objects.filter(pk__in=[c.pk for c in characters]).update(chat_count=F("chat_count") + 1)
+    characters_chat_started(character_ids=[c.pk for c in characters])
     if greeting:
         _greeting_add(chat, characters)
     ids = [c.pk for c in characters]

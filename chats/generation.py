@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from tavern import metrics
 from tavern.ai.chat import (
     AllProvidersFailed,
     ConnectionUsed,
@@ -187,7 +188,8 @@ async def generation_run(
         if run.stop_requested or await realtime.generation_stop_requested(generation_id):
             outcome, last_event = _stopped_before_start(generation_id)
         else:
-            outcome, last_event = await _stream(ctx, generation_id, run, sink)
+            with metrics.chat_stream_active(offline=not ctx.connections):
+                outcome, last_event = await _stream(ctx, generation_id, run, sink)
     finally:
         _RUNNING.pop(generation_id, None)
         await realtime.live_clear(chat_id)
@@ -215,9 +217,12 @@ class _TokenPublisher:
     STOP_POLL_SECONDS, the stop flag another process may have set read (`stop_seen`).
     `offset` counts UTF-16 code units, as a browser's string length does."""
 
-    def __init__(self, chat_id: int, generation_id: str, sink: EventSink | None) -> None:
-        self.chat_id, self.generation_id, self.sink = chat_id, generation_id, sink
+    def __init__(
+        self, chat_id: int, generation_id: str, sink: EventSink | None, *, offline: bool = False
+    ) -> None:
+        self.chat_id, self.generation_id, self.sink, self.offline = chat_id, generation_id, sink, offline
         self.pending: list[str] = []
+        self.pending_since = 0.0  # when the oldest pending token arrived (metrics)
         self.offset = 0
         self.last_flush = 0.0
         self.next_stop_check = time.perf_counter() + STOP_POLL_SECONDS
@@ -226,6 +231,8 @@ class _TokenPublisher:
         self.lock = asyncio.Lock()
 
     async def add(self, text: str) -> None:
+        if not self.pending:
+            self.pending_since = time.perf_counter()
         self.pending.append(text)
         wait = self.last_flush + settings.TOKEN_BATCH_SECONDS - time.perf_counter()
         if wait <= 0:
@@ -242,7 +249,7 @@ class _TokenPublisher:
         async with self.lock:
             if not self.pending:
                 return
-            text = "".join(self.pending)
+            text, tokens, since = "".join(self.pending), len(self.pending), self.pending_since
             self.pending.clear()
             offset = self.offset
             self.offset += len(text.encode("utf-16-le")) // 2
@@ -258,6 +265,7 @@ class _TokenPublisher:
                     self.chat_id, text, stop_of=self.generation_id if check_stop else None
                 ),
             )
+            metrics.chat_tokens_published(tokens=tokens, oldest_arrived_at=since, offline=self.offline)
             if check_stop and results is not None and results[1]:
                 self.stop_seen = True
             if self.sink is not None:
@@ -337,7 +345,8 @@ async def _stream(
         ]
     stream = stream_with_fallback(connections, messages, ctx.params)
     reply = _Reply()
-    publisher = _TokenPublisher(chat_id, generation_id, sink)
+    offline = not ctx.connections
+    publisher = _TokenPublisher(chat_id, generation_id, sink, offline=offline)
     started = time.perf_counter()
     run.reader = asyncio.create_task(_read_reply(stream, reply, publisher))
     if run.stop_requested:  # asked to stop while the reply was being set up
@@ -371,12 +380,14 @@ async def _stream(
             await publisher.close()
     except TimeoutError:
         logger.warning("closing the reply stream of chat %s took too long", chat_id)
+    metrics.chat_first_token(started=started, first_token_at=reply.first_token_at, offline=offline)
     if isinstance(failure, AllProvidersFailed):
         error = failure.message
         outcome = GenerationOutcome(generation_id, None, "", GenerationRecord(error=error[:500]), error=error)
         event = {"type": "error", "generation_id": generation_id, "code": "provider_failed", "message": error}
     else:
         outcome, event = await _stored(ctx, generation_id, reply, started)
+    metrics.chat_generation_failed(failure=failure, final_event=event, offline=offline)
     if shutting_down:
         raise asyncio.CancelledError
     return outcome, event

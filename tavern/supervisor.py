@@ -15,6 +15,10 @@ outlives the web processes: while one is restarted, the others go on answering a
 nothing else can take the port. A chat's stream reaches sockets on every process
 through the Redis channel layer.
 
+Every process it starts writes its Prometheus numbers to files in one directory
+(PROMETHEUS_MULTIPROC_DIR, `var/prometheus` unless set; emptied at start), so whichever
+web process answers `/metrics` reports the sum over all of them (tavern/metrics.py).
+
     python -m tavern.supervisor [--port 8000] [--host 127.0.0.1] [--web-workers 1]
 """
 
@@ -31,6 +35,9 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client import multiprocess
 
 from tavern import embedded
 
@@ -92,10 +99,28 @@ def supervise(
                 )
                 return 1
             print(f"{child.name} exited with {code}; starting it again.", file=sys.stderr, flush=True)
+            _metrics_process_gone(child.process.pid)
             child.restarts.append(now)
             child.start(echo=echo)
         stopping.wait(0.5)
     return 0
+
+
+def _metrics_directory() -> None:
+    """One directory for every child's Prometheus numbers, emptied: a run counts from zero."""
+    directory = Path(
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(embedded.var_dir() / "prometheus"))
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+
+
+def _metrics_process_gone(pid: int) -> None:
+    """A dead process's gauges leave the sums (its counters stay: they happened)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:  # unset when supervise() runs without main() (tests)
+        multiprocess.mark_process_dead(pid, directory)
 
 
 def _manage(*args: str) -> None:
@@ -219,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
 
+    _metrics_directory()
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:

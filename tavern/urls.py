@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from tavern import health, views
 from tavern.jobs.api import JobDetailApi
 from tavern.jobs.views import job_page
+from tavern.metrics_endpoint import metrics_view
 
 admin.site.site_header = "Tavern back office"
 admin.site.site_title = "Tavern admin"
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

@@ -90,9 +90,12 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "corsheaders",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # Request counts and latencies by view, from the first middleware to the last.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "tavern.request_context.RequestIdMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -108,6 +111,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "tavern.request_context.UserContextMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "tavern.urls"
@@ -253,6 +257,9 @@ for _provider in ("google", "discord"):
             "SCOPE": ["profile", "email"] if _provider == "google" else ["identify", "email"],
         }
 
+# `/metrics` (tavern/metrics_endpoint.py): off unless one is set; either lets a scraper in.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 # Who may speak for the client in X-Forwarded-For (tavern/client_ip.py): none by default.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)

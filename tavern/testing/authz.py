@@ -151,6 +151,9 @@ class Row:
     query string, or a function of the world giving them. `commits`: the
     owner's call runs a generation, which reaches the database from other
     threads, so those cases commit for real (a transactional database).
+    `settings` are overridden for the case and `headers` (WSGI names, `HTTP_...`) sent
+    with it: an endpoint whose callers are told apart by configuration, not by account
+    (`/metrics`: a token, an allowed address).
     """
 
     route: str
@@ -163,6 +166,8 @@ class Row:
     query: Any = None
     format: str = "json"
     commits: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -40,6 +40,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -73,7 +74,7 @@ EXCLUDED = {
 
 OK, CREATED, ACCEPTED, NO_CONTENT = Outcome(200), Outcome(201), Outcome(202), Outcome(204)
 REDIRECT, LOGIN = Outcome(302), Outcome(302, login=True)
-INVALID, UNAUTHENTICATED, MISSING = Outcome(400), Outcome(401), Outcome(404)
+INVALID, UNAUTHENTICATED, FORBIDDEN, MISSING = Outcome(400), Outcome(401), Outcome(403), Outcome(404)
 SEES, BLIND = OK.but(sees=True), OK.but(sees=False)
 NSFW_REFUSED = MISSING  # L5: the content filter holds on every path
 ACCEPTED_SOCKET = Outcome(101)
@@ -85,6 +86,13 @@ NSFW = {"character_id": "nsfw_character"}
 TRASHED = {"character_id": "deleted_character"}
 HIDDEN = {"character_id": "hidden_character"}
 SHARED = {"connection_id": "shared_connection"}
+
+METRICS_TOKEN = "matrix-metrics-token"
+METRICS_TOKEN_SET = {"METRICS_TOKEN": METRICS_TOKEN}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def private(
@@ -237,6 +245,15 @@ HTTP_ROWS: list[Row] = [
     page("healthz", "GET", everyone(OK)),
     # Ready or not depends on a Celery worker answering, not on the caller.
     page("readyz", "GET", everyone(Outcome((200, 503)))),
+    # For the scraper, told apart by its token or its address, never by an account: off
+    # (404) until configured, then 403 to anyone else (the test client is 127.0.0.1).
+    page("metrics", "GET", everyone(MISSING), case="off: no token, no allowed address"),
+    page("metrics", "GET", everyone(FORBIDDEN), case="no token given", settings=METRICS_TOKEN_SET),
+    page("metrics", "GET", everyone(FORBIDDEN), case="a wrong token", settings=METRICS_TOKEN_SET, headers=bearer("not-the-token")),
+    page("metrics", "GET", everyone(OK), case="the right token", settings=METRICS_TOKEN_SET, headers=bearer(METRICS_TOKEN)),
+    page("metrics", "GET", everyone(OK), case="from an allowed address", settings={"METRICS_ALLOWED_IPS": ["127.0.0.0/8"]}),
+    page("metrics", "GET", everyone(FORBIDDEN), case="from another address", settings={"METRICS_ALLOWED_IPS": ["10.0.0.0/8"]}),
+    page("metrics", "GET", everyone(FORBIDDEN), case="a forwarded address from an untrusted peer", settings={"METRICS_ALLOWED_IPS": ["10.0.0.0/8"]}, headers={"HTTP_X_FORWARDED_FOR": "10.0.0.5"}),
     page("schema", "GET", everyone(OK)),
     page("swagger-ui", "GET", everyone(OK)),
     # ------------------------------------------------------------ account pages
@@ -579,12 +596,14 @@ def test_each_caller_gets_what_the_matrix_says(row: Row, actor: str) -> None:
     surface = _surface(path)
     if user is not None:
         world.sign_in(client, user, surface)
+    client.defaults.update(row.headers)
 
-    if row.method == "GET":
-        response = client.get(path, query)
-    else:
-        path = f"{path}?{urlencode(query)}" if query else path
-        response = getattr(client, row.method.lower())(path, data, format=row.format)
+    with override_settings(**row.settings):
+        if row.method == "GET":
+            response = client.get(path, query)
+        else:
+            path = f"{path}?{urlencode(query)}" if query else path
+            response = getattr(client, row.method.lower())(path, data, format=row.format)
 
     _check(response, row.expect[actor], surface)
 

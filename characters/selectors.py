@@ -31,6 +31,7 @@ from django.http import Http404
 from pgvector.django import CosineDistance
 
 from accounts.models import User
+from tavern.db_router import on_primary, on_read_database, reading_from_replica
 
 from .models import (
     Character,
@@ -158,10 +159,12 @@ def with_tag_names(queryset: QuerySet[Character]) -> QuerySet[Character]:
 
 
 def with_favourite_flag(queryset: QuerySet[Character], *, user: AnyUser) -> QuerySet[Character]:
+    """The viewer's own favourites, which they may have changed a moment ago: read from the
+    primary, even for a library page that would otherwise read the replica."""
     if not user.is_authenticated:
         return queryset.annotate(is_favourite=Value(False))
-    return queryset.annotate(
-        is_favourite=Exists(Favourite.objects.filter(user=user, character=OuterRef("pk")))
+    return on_primary(
+        queryset.annotate(is_favourite=Exists(Favourite.objects.filter(user=user, character=OuterRef("pk"))))
     )
 
 
@@ -181,7 +184,15 @@ def character_search(*, user: AnyUser, filters: SearchFilters) -> QuerySet[Chara
 
     text: full text over name and tags (A), description (B) and creator notes (C),
     or a fuzzy name match (trigram) for typos. meaning: nearest embeddings (HNSW).
+
+    Public rows only, the heaviest reads there are, and a second's lag is harmless: the
+    queryset reads the replica when there is one (tavern/db_router.py).
     """
+    with reading_from_replica():
+        return on_read_database(_character_search(user=user, filters=filters))
+
+
+def _character_search(*, user: AnyUser, filters: SearchFilters) -> QuerySet[Character]:
     queryset = characters_discoverable(user=user)
     if filters.tags:
         queryset = queryset.filter(_has_every_tag(filters.tags))
@@ -261,6 +272,7 @@ def _sorted(queryset: QuerySet[Character], sort: str) -> QuerySet[Character]:
     return queryset.order_by("-chat_count", "-favourite_count", "-id")
 
 
+@reading_from_replica()  # public characters only, one nearest-neighbour search
 def character_similar(*, character: Character, user: AnyUser, limit: int = 8) -> list[Character]:
     if character.embedding is None:
         return []

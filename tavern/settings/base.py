@@ -7,6 +7,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF
@@ -137,17 +138,30 @@ TEMPLATES = [
 
 # ---------------------------------------------------------------- data stores
 
+
+def _connection_settings(database: dict[str, Any]) -> dict[str, Any]:
+    """The same connection options for the primary and its replica."""
+    # Kept connections: a chat turn makes several short database calls from worker threads.
+    database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    database["CONN_HEALTH_CHECKS"] = True
+    # Fuzzy name search: a typo ("Serafina") still finds "Seraphina" through the trigram index.
+    database.setdefault("OPTIONS", {})["options"] = (
+        "-c pg_trgm.word_similarity_threshold=0.4 -c hnsw.ef_search=100"
+    )
+    return database
+
+
 if env.str("DATABASE_URL", default=""):
-    DATABASES = {"default": env.db("DATABASE_URL")}
+    DATABASES = {"default": _connection_settings(env.db("DATABASE_URL"))}
 else:
-    DATABASES = {"default": embedded.postgres_database_settings()}
-# Kept connections: a chat turn makes several short database calls from worker threads.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Fuzzy name search: a typo ("Serafina") still finds "Seraphina" through the trigram index.
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-    "-c pg_trgm.word_similarity_threshold=0.4 -c hnsw.ef_search=100"
-)
+    DATABASES = {"default": _connection_settings(embedded.postgres_database_settings())}
+# A streaming replica of the primary: only reads inside `reading_from_replica()` go there,
+# outside any transaction (tavern/db_router.py); writes and migrations never do.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = _connection_settings(env.db("DATABASE_REPLICA_URL"))
+DATABASE_ROUTERS = ["tavern.db_router.PrimaryReplicaRouter"]
+# The alias `reading_from_replica()` reads from; empty: there is none, every read is the primary's.
+DATABASE_READ_REPLICA = "replica" if "replica" in DATABASES else ""
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url()

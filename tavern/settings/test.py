@@ -1,5 +1,6 @@
 """`make test`: the real embedded PostgreSQL and Redis, fast hashing, no throttling surprises."""
 
+import copy
 import os
 
 from tavern.task_queues import celery_queue_settings
@@ -45,3 +46,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405 - tests open and close as
 # Tag this process's connections, so test teardown ends only its own stray ones.
 DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"tavern-test-{os.getpid()}"  # noqa: F405
 DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}  # noqa: F405
+# A second alias on the same test database (Django's test mirror), so the replica router can
+# be tested; reads go there only in tests that turn DATABASE_READ_REPLICA on and declare
+# both databases (tavern/tests/test_db_router.py). The rest of the suite reads the primary.
+DATABASES["replica"] = {**copy.deepcopy(DATABASES["default"]), "TEST": {"MIRROR": "default"}}  # noqa: F405
+DATABASE_READ_REPLICA = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models.functions import Lower
 
 from ..limits import MAX_TAGS
@@ -14,25 +15,37 @@ from .errors import CharacterError
 def tags_resolve(names: list[str], *, field: str = "tags") -> list[Tag]:
     """Tags for these names, created when new; "Fantasy" and "fantasy" are one tag.
     `field`: the input to name when there are too many (the uploaded file, for an import).
-    Each tag carries `lower`, its name lower-cased by PostgreSQL (what `tag_keys` holds)."""
+    Each tag carries `lower`, its name lower-cased by PostgreSQL (what `tag_keys` holds).
+    Names are told apart as PostgreSQL lower-cases them, which is what the unique index
+    compares (Python and PostgreSQL differ on some letters, e.g. "İ")."""
+    cleaned = [" ".join(str(raw).split())[:64] for raw in names]
+    cleaned = [name for name in cleaned if name]
     wanted: dict[str, str] = {}
-    for raw in names:
-        name = " ".join(str(raw).split())[:64]
-        if name and name.lower() not in wanted:
-            wanted[name.lower()] = name
+    for name, key in zip(cleaned, _lowered(cleaned), strict=True):
+        wanted.setdefault(key, name)
     if len(wanted) > MAX_TAGS:
         raise CharacterError(f"A character can have at most {MAX_TAGS} tags.", field=field)
-    existing = {
-        tag.name.lower(): tag for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)
-    }
+    existing = {tag.lower: tag for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)}
     missing = [Tag(name=name) for key, name in wanted.items() if key not in existing]
     if missing:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {
-            tag.name.lower(): tag
-            for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)
+            tag.lower: tag for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=wanted)
         }
     return [existing[key] for key in wanted]
+
+
+def _lowered(names: list[str]) -> list[str]:
+    """The names lower-cased as PostgreSQL does: Python's own for ASCII (the same), a
+    query only when a name has other letters."""
+    if all(name.isascii() for name in names):
+        return [name.lower() for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT lower(name) FROM unnest(%s::text[]) WITH ORDINALITY AS given(name, n) ORDER BY n",
+            [names],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _character_tags_set(character: Character, tags: list[Tag]) -> dict[str, Any]:

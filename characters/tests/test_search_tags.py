@@ -99,3 +99,13 @@ def test_the_filter_is_one_array_test_on_the_row():
     assert len(filtered) == 2
     assert all('"characters_character"."tag_keys" @> ARRAY[LOWER(' in sql for sql in filtered)
     assert not any("EXISTS" in sql for sql in filtered)
+
+
+@pytest.mark.parametrize("name", ["İstanbul", "ǅemal", "ΣΊΣΥΦΟΣ"])
+def test_a_tag_python_and_postgresql_lower_case_differently_is_stored_once_and_found(name):
+    first = _public("Ferry captain", [name])
+    second = _public("Harbour master", [name.upper(), name])
+
+    assert [tag.name for tag in first.tags.all()] == [name]
+    assert list(second.tags.all()) == list(first.tags.all())
+    assert sorted(_found(name)) == ["Ferry captain", "Harbour master"]

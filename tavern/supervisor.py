@@ -25,6 +25,7 @@ web process answers `/metrics` reports the sum over all of them (tavern/metrics.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -198,18 +199,22 @@ def _wait_ready(url: str, children: list[Child]) -> bool:
 
 
 def _stop_children(children: list[Child]) -> None:
+    """SIGTERM to each child's own process, not its group: a Celery worker then finishes
+    the jobs its pool processes are running (a warm shutdown) instead of having them
+    killed under it. Whatever is left of a group once its child is gone, or when the
+    child outlives the grace period, is killed."""
     running = [c for c in children if c.process is not None and c.process.poll() is None]
     for child in running:
         assert child.process is not None
-        os.killpg(child.process.pid, signal.SIGTERM)
+        child.process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_GRACE_SECONDS
     for child in running:
         assert child.process is not None
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child.process.pid, signal.SIGKILL)
-            child.process.wait()
+        child.process.wait()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,20 @@ def test_healthz_answers_while_the_process_lives(client):
     assert response.json() == {"status": "ok"}
 
 
+def _ready_within_the_wait(client):  # type: ignore[no-untyped-def]
+    """/readyz until it says ready: each check has a 1 s limit (right for a probe), which a
+    loaded machine or a worker still busy with queued jobs may miss once; the test is about
+    Redis coming back, not about how fast."""
+    deadline = time.monotonic() + EVENT_WAIT_SECONDS
+    while True:
+        response = client.get("/readyz")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
 def test_readyz_is_ok_when_every_dependency_answers(client, celery_worker):
-    response = client.get("/readyz")
+    response = _ready_within_the_wait(client)
 
     assert response.status_code == 200
     body = response.json()
@@ -73,11 +85,11 @@ def test_readyz_goes_503_when_redis_is_down_and_recovers(client, celery_worker):
         server = _RedisServer(Path(folder))
         server.start()
         with override_settings(REDIS_URL=f"unix://{server.socket}"):
-            up = client.get("/readyz")
+            up = _ready_within_the_wait(client)
             server.stop()
             down = client.get("/readyz")
             server.start()
-            back = client.get("/readyz")
+            back = _ready_within_the_wait(client)
             server.stop()
 
     assert up.status_code == 200
@@ -85,4 +97,4 @@ def test_readyz_goes_503_when_redis_is_down_and_recovers(client, celery_worker):
     assert down.json()["status"] == "unavailable"
     assert down.json()["checks"]["redis"]["ok"] is False
     assert down.json()["checks"]["database"]["ok"] is True
-    assert back.status_code == 200
+    assert back.status_code == 200, back.json()

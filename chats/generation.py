@@ -138,7 +138,8 @@ async def _emit(chat_id: int, event: dict[str, Any], sink: EventSink | None) -> 
 
 def _store(ctx: TurnContext, text: str, record: GenerationRecord) -> Message:
     with transaction.atomic():
-        chat = Chat.objects.select_related("owner").get(pk=ctx.chat_id)
+        # The few columns storing a reply needs (not the set-up, the summary, the lore state).
+        chat = Chat.objects.select_related("owner").only("id", "owner__id").get(pk=ctx.chat_id)
         if ctx.mode == "send":
             message = message_append_reply(chat=chat, character=ctx.speaker, content=text, generation=record)
         else:
@@ -147,7 +148,8 @@ def _store(ctx: TurnContext, text: str, record: GenerationRecord) -> Message:
                 message = message_continue(message=target, addition=text, generation=record)
             else:
                 message = message_add_swipe(message=target, content=text, generation=record)
-        Chat.objects.filter(pk=chat.pk).update(lorebook_state=ctx.lorebook_state)
+        if ctx.lorebook_state_changed:  # sticky/cooldown timers moved; most turns leave them
+            Chat.objects.filter(pk=chat.pk).update(lorebook_state=ctx.lorebook_state)
         from .tasks import chat_memory_update_soon  # tasks import this module's callers: a real cycle
 
         chat_id = chat.pk

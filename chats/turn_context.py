@@ -55,6 +55,7 @@ class TurnContext:
     turn: int = 0
     swipe: int = 0
     lorebook_state: dict[str, Any] = field(default_factory=dict)
+    lorebook_state_changed: bool = False  # from what the chat holds: the reply stores it
 
 
 def character_card(character: Character) -> CharacterCard:
@@ -355,6 +356,7 @@ def turn_context_load(
         turn=len(messages),
         swipe=target.swipe_count if target is not None else 0,
         lorebook_state=lorebook_state,
+        lorebook_state_changed=lorebook_state != chat.lorebook_state,
     )
 
 

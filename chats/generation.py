@@ -215,9 +215,14 @@ class _TokenPublisher:
 
     The first token goes at once; later ones wait at most settings.TOKEN_BATCH_SECONDS,
     so a fast provider costs a few events a second per chat, not hundreds. Each batch is
-    one Redis round trip: the live text appended, the event published and, every
-    STOP_POLL_SECONDS, the stop flag another process may have set read (`stop_seen`).
-    `offset` counts UTF-16 code units, as a browser's string length does."""
+    one Redis round trip (shared with the other chats of the process, see the bus): the
+    live text appended, the event published and, every STOP_POLL_SECONDS, the stop flag
+    another process may have set read (`stop_seen`).
+
+    With batching on, `add` does not wait: batches go out from the publisher's own task, one at a time and
+    in order, so reading the provider never waits for Redis or for the sockets. While a
+    batch is on its way the next one gathers: a slow round trip makes batches larger,
+    never a queue. `offset` counts UTF-16 code units, as a browser's string length does."""
 
     def __init__(
         self, chat_id: int, generation_id: str, sink: EventSink | None, *, offline: bool = False
@@ -229,55 +234,72 @@ class _TokenPublisher:
         self.last_flush = 0.0
         self.next_stop_check = time.perf_counter() + STOP_POLL_SECONDS
         self.stop_seen = False
-        self.timer: asyncio.Task[None] | None = None
-        self.lock = asyncio.Lock()
+        self.pump: asyncio.Task[None] | None = None
+        self.waiting = False  # the pump waits for the batch time to pass
+        self.closing = False
 
     async def add(self, text: str) -> None:
         if not self.pending:
             self.pending_since = time.perf_counter()
         self.pending.append(text)
-        wait = self.last_flush + settings.TOKEN_BATCH_SECONDS - time.perf_counter()
-        if wait <= 0:
-            await self.flush()
-        elif self.timer is None:
-            self.timer = asyncio.create_task(self._flush_later(wait))
+        if not settings.TOKEN_BATCH_SECONDS:
+            await self._flush()  # no batching (the tests' setting): each token its own event, in order
+        elif self.pump is None:
+            self.pump = asyncio.create_task(self._pump())
 
-    async def _flush_later(self, wait: float) -> None:
-        await asyncio.sleep(wait)
-        self.timer = None
-        await self.flush()
+    async def _pump(self) -> None:
+        try:
+            while self.pending:
+                wait = self.last_flush + settings.TOKEN_BATCH_SECONDS - time.perf_counter()
+                if wait > 0:
+                    self.waiting = True
+                    try:
+                        await asyncio.sleep(wait)
+                    finally:
+                        self.waiting = False
+                await self._flush()
+        except asyncio.CancelledError:
+            if not self.closing:
+                raise
+        except Exception:  # the reply goes on, and is stored, without its live view
+            logger.exception("publishing the tokens of chat %s", self.chat_id)
+        finally:
+            self.pump = None
 
-    async def flush(self) -> None:
-        async with self.lock:
-            if not self.pending:
-                return
-            text, tokens, since = "".join(self.pending), len(self.pending), self.pending_since
-            self.pending.clear()
-            offset = self.offset
-            self.offset += len(text.encode("utf-16-le")) // 2
-            now = self.last_flush = time.perf_counter()
-            check_stop = now >= self.next_stop_check
-            if check_stop:
-                self.next_stop_check = now + STOP_POLL_SECONDS
-            event = {"type": "token", "generation_id": self.generation_id, "offset": offset, "text": text}
-            results = await realtime.chat_publish(
-                self.chat_id,
-                event,
-                with_steps=realtime.token_steps(
-                    self.chat_id, text, stop_of=self.generation_id if check_stop else None
-                ),
-            )
-            metrics.chat_tokens_published(tokens=tokens, oldest_arrived_at=since, offline=self.offline)
-            if check_stop and results is not None and results[1]:
-                self.stop_seen = True
-            if self.sink is not None:
-                await self.sink(event)
+    async def _flush(self) -> None:
+        text, tokens, since = "".join(self.pending), len(self.pending), self.pending_since
+        self.pending.clear()
+        offset = self.offset
+        self.offset += len(text.encode("utf-16-le")) // 2
+        now = self.last_flush = time.perf_counter()
+        check_stop = now >= self.next_stop_check
+        if check_stop:
+            self.next_stop_check = now + STOP_POLL_SECONDS
+        event = {"type": "token", "generation_id": self.generation_id, "offset": offset, "text": text}
+        results = await realtime.chat_publish(
+            self.chat_id,
+            event,
+            with_steps=realtime.token_steps(
+                self.chat_id, text, stop_of=self.generation_id if check_stop else None
+            ),
+        )
+        metrics.chat_tokens_published(tokens=tokens, oldest_arrived_at=since, offline=self.offline)
+        if check_stop and results is not None and results[1]:
+            self.stop_seen = True
+        if self.sink is not None:
+            await self.sink(event)
 
     async def close(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        await self.flush()
+        """Send what is left at once, after the batch on its way (the reply's last event
+        follows it)."""
+        self.closing = True
+        pump = self.pump
+        if pump is not None:
+            if self.waiting:
+                pump.cancel()  # waiting out the batch time only: nothing is on its way
+            await asyncio.gather(pump, return_exceptions=True)
+        if self.pending:
+            await self._flush()
 
 
 @dataclass

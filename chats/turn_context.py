@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Prefetch, Q
 
@@ -70,7 +70,7 @@ def character_card(character: Character) -> CharacterCard:
     )
 
 
-def _history(messages: list[Message]) -> list[HistoryMessage]:
+def _history(messages: list[HistoryRow]) -> list[HistoryMessage]:
     role = {
         Author.USER: "user",
         Author.CHARACTER: "assistant",
@@ -168,38 +168,49 @@ _CHARACTER_FIELDS_UNUSED = (
     "assets",
     "card_extra",
 )
-HISTORY_PAGE = 300
-_HISTORY_FIELDS = (
-    "id",
-    "position",
-    "author",
-    "character_id",
-    "name",
-    "content",
-    "token_count",
-    "is_hidden",
-    "swipe_index",
-    "swipe_count",
-)
+HISTORY_PAGE_MAX = 300
+
+
+class HistoryRow(NamedTuple):
+    """A message as a turn reads it: a tuple of the columns it needs (a model instance
+    per row cost more than the rest of reading the turn)."""
+
+    id: int
+    position: int
+    author: str
+    character_id: int | None
+    name: str
+    content: str
+    token_count: int
+    is_hidden: bool
+    swipe_index: int
+    swipe_count: int
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
 def _context_size(chat: Chat) -> int:
     return chat.connection.context_size if chat.connection_id else 8192
 
 
-def _recent_messages(chat: Chat, *, token_budget: int) -> list[Message]:
-    """The newest messages, oldest first: pages of HISTORY_PAGE until their tokens
-    exceed the context (a long chat reads one page, not thousands of rows)."""
-    found: list[Message] = []
+def _recent_messages(chat: Chat, *, token_budget: int) -> list[HistoryRow]:
+    """The newest messages, oldest first, read in pages until their tokens exceed the
+    context (a long chat reads a page or two, not thousands of rows). The first page is
+    sized for the budget at ~64 tokens a message; each next one is four times larger."""
+    found: list[HistoryRow] = []
     tokens = 0
-    queryset = Message.objects.filter(chat=chat).only(*_HISTORY_FIELDS).order_by("-position")
+    queryset = Message.objects.filter(chat=chat).order_by("-position").values_list(*HistoryRow._fields)
+    size = min(max(token_budget // 64, 32), HISTORY_PAGE_MAX)
     while len(found) < HISTORY_LIMIT:
         older = queryset.filter(position__lt=found[-1].position) if found else queryset
-        page = list(older[:HISTORY_PAGE])
+        page = [HistoryRow._make(row) for row in older[:size]]
         found += page
         tokens += sum(m.token_count for m in page)
-        if len(page) < HISTORY_PAGE or tokens > token_budget:
+        if len(page) < size or tokens > token_budget:
             break
+        size = min(size * 4, HISTORY_PAGE_MAX)
     found.reverse()
     return found
 
@@ -243,6 +254,10 @@ def turn_context_load(
             raise TurnError("nothing_to_regenerate", "There is no reply to regenerate or continue.")
         messages = [m for m in messages if m.position < target.position]
 
+    # The turn's number: the position of the last message before the reply. It only grows
+    # (a count of the messages read would stop at the window's size in a long chat, and
+    # sticky or cooldown lore entries would then never expire).
+    turn = messages[-1].position if messages else 0
     last_user = next((m for m in reversed(messages) if m.author == Author.USER), None)
     last_user_text = last_user.content if last_user else ""
     if target is not None and target.character_id in characters:
@@ -290,7 +305,7 @@ def turn_context_load(
         history=history,
         state=chat.lorebook_state,
         context_size=context_size,
-        turn=len(messages),
+        turn=turn,
         speaker=speaker,
         persona_description=persona.description if persona else "",
         rng=rng,
@@ -353,7 +368,7 @@ def turn_context_load(
         },
         user_name=user_name,
         last_user_text=last_user_text,
-        turn=len(messages),
+        turn=turn,
         swipe=target.swipe_count if target is not None else 0,
         lorebook_state=lorebook_state,
         lorebook_state_changed=lorebook_state != chat.lorebook_state,

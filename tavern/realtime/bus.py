@@ -66,6 +66,8 @@ class Bus:
         self._wake = asyncio.Event()  # the reader waits on it while nothing is subscribed
         self._broken = False  # the subscriber connection failed: the reader reconnects
         self._closed = False
+        self._outbox: list[_Outgoing] = []  # publishes waiting for the next round trip
+        self._sender: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ subscribers
 
@@ -96,20 +98,35 @@ class Bus:
         it never misses the event), then to this process's sockets. Without Redis the
         other processes miss the event; this process's sockets do not.
 
-        Returns the results of the round trip's commands (`with_steps`' first), None
+        The round trip is shared: what every publisher of this process hands in while
+        one pipeline is on its way goes in the next one, in order (group commit), so a
+        busy process sends a few pipelines a second instead of one per chat per batch.
+
+        Returns the results of this event's commands (`with_steps`' first), None
         without Redis."""
         frame = encode(event)
-        pipe = redis_client().pipeline(transaction=False)
-        if with_steps is not None:
-            with_steps(pipe)
-        pipe.publish(_channel(topic), self.origin + b"|" + frame.encode())
-        results: list[Any] | None = None
-        try:
-            results = await pipe.execute()
-        except REDIS_ERRORS as error:
-            redis_outage_log("publishing a live event to the other processes", error)
+        sent = asyncio.get_running_loop().create_future()
+        self._outbox.append(_Outgoing(with_steps, _channel(topic), self.origin + b"|" + frame.encode(), sent))
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send(), name="tavern-bus-sender")
+        results: list[Any] | None = await asyncio.shield(sent)
         await self._deliver(topic, frame)
         return results
+
+    async def _send(self) -> None:
+        """Send the outbox, one pipeline at a time, until it is empty."""
+        batch: list[_Outgoing] = []
+        try:
+            while self._outbox:
+                batch, self._outbox = self._outbox, []
+                await _send_batch(batch)
+        finally:
+            self._sender = None
+            # Cancelled (the loop is closing): nobody waits for ever; they count as unsent.
+            for item in (*batch, *self._outbox):
+                if not item.sent.done():
+                    item.sent.set_result(None)
+            self._outbox = []
 
     async def _deliver(self, topic: str, frame: str) -> None:
         for subscriber in list(self.local.get(topic, ())):
@@ -229,6 +246,9 @@ class Bus:
 
     async def close(self) -> None:
         self._closed = True
+        if self._sender is not None:
+            with contextlib.suppress(Exception):
+                await self._sender
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -237,6 +257,43 @@ class Bus:
             with contextlib.suppress(Exception):
                 await self._connection.aclose()
         self._connection = self._pubsub = None
+
+
+@dataclass(eq=False)
+class _Outgoing:
+    steps: PipelineSteps | None
+    channel: str
+    payload: bytes
+    sent: asyncio.Future[list[Any] | None]
+
+
+async def _send_batch(batch: list[_Outgoing]) -> None:
+    """One pipeline for every publish of the batch; each learns its own commands' results.
+    A command that fails (a wrong key type) fails its own publish's results, not the batch."""
+    pipe = redis_client().pipeline(transaction=False)
+    spans: list[int] = []
+    for item in batch:
+        before = len(pipe.command_stack)
+        if item.steps is not None:
+            item.steps(pipe)
+        pipe.publish(item.channel, item.payload)
+        spans.append(len(pipe.command_stack) - before)
+    results: list[Any] | None = None
+    try:
+        results = await pipe.execute(raise_on_error=False)
+    except REDIS_ERRORS as error:
+        redis_outage_log("publishing a live event to the other processes", error)
+    except Exception:  # never leave a publisher waiting
+        logger.exception("publishing a batch of live events")
+    start = 0
+    for item, span in zip(batch, spans, strict=True):
+        own = results[start : start + span] if results is not None else None
+        start += span
+        if own is not None and any(isinstance(result, Exception) for result in own):
+            logger.error("a live event's Redis commands failed: %r", own)
+            own = None
+        if not item.sent.done():
+            item.sent.set_result(own)
 
 
 def _connection() -> aioredis.Redis:

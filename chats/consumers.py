@@ -15,7 +15,7 @@ from typing import Any
 from django.http import Http404
 
 from tavern.realtime.bus import Subscriber, bus
-from tavern.realtime.consumers import CLOSE_NOT_FOUND, TavernSocket
+from tavern.realtime.consumers import CLOSE_NOT_FOUND, CLOSE_TRY_AGAIN_LATER, TavernSocket
 from tavern.realtime.push import CLOSE_SIGNED_OUT
 
 from . import realtime
@@ -34,7 +34,6 @@ from .services import (
 from .turns import SignedOut, Turn, turn_continue, turn_regenerate, turn_send, turn_stop, turn_trigger
 
 RESUME_LIMIT = 200
-CLOSE_TRY_AGAIN_LATER = 1013
 TYPING_EVERY_SECONDS = 2.0  # typing events a socket may publish, at most one per this
 
 
@@ -104,7 +103,9 @@ class ChatConsumer(TavernSocket):
     async def _deliver(self, frame: str) -> None:
         if self.held is not None:
             self.held.append(frame)
-        elif self.opened:  # before, the client is not there yet; it catches up with `resume`
+        elif self.opened and not self.closing:
+            # Before it opens, the client is not there yet (it catches up with `resume`);
+            # once the server closed it, nothing more goes out.
             await self.send(text_data=frame)
 
     async def _on_gap(self) -> None:

@@ -1,1 +1,1 @@
-"""Live events: group names, pushing to a user, socket authentication."""
+"""Live events: the bus, pushing to a user, what every socket does."""

@@ -2,48 +2,77 @@
 
 `TavernSocket` authenticates (anonymous → 4401), caps the sockets a user holds
 (→ 4429, WEBSOCKETS_PER_USER), answers a frame that is not a JSON object with an
-error event instead of dying (1011), closes on binary frames (1003), and joins the
-user's own group, so that a ban or a new password closes it (4403)."""
+error event instead of dying (1011), closes on binary frames (1003), and listens to
+the user's own topic on the live bus (`tavern.realtime.push`), so that a ban or a new
+password closes it (4403) on whichever process it is open.
+
+Sockets use no channel layer: what reaches them comes through `tavern.realtime.bus`,
+so a web process runs no channel-layer receive loop per socket."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth import get_user_model
 
 from tavern.json_input import JsonInputError, json_input_load
 
-from .groups import user_group
+from .bus import Subscriber, bus
+from .push import CLOSE_SIGNED_OUT, user_frame_read, user_topic
 from .socket_limits import socket_admit, socket_release
 
 CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_SOCKETS = 4429
 
+# An alias no CHANNEL_LAYERS names: Channels then gives the consumer no layer, no
+# channel name and no receive loop (channels.consumer.AsyncConsumer.__call__).
+NO_CHANNEL_LAYER = "none: sockets listen on tavern.realtime.bus"
+
 
 class TavernSocket(AsyncJsonWebsocketConsumer):
+    channel_layer_alias = NO_CHANNEL_LAYER
     user_id: int
+    socket_id: str
+    user_subscriber: Subscriber
     admitted = False
+    closing = False
 
     async def admit(self) -> bool:
-        """Call from connect() before accepting: the user, and room for one more socket."""
+        """Call from connect() before accepting: the user, and room for one more socket.
+        Once admitted, the socket hears its user's topic (a close sent from now on, by any
+        process, reaches it)."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return False
         self.user_id = user.pk
-        if not await socket_admit(user_id=user.pk, channel_name=self.channel_name):
+        self.socket_id = uuid.uuid4().hex
+        if not await socket_admit(user_id=user.pk, socket_id=self.socket_id):
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return False
         self.admitted = True
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        self.user_subscriber = Subscriber(deliver=self._user_frame, on_gap=self.user_events_missed)
+        await bus().join(user_topic(user.pk), self.user_subscriber)
         return True
 
     async def disconnect(self, code: int) -> None:
         if self.admitted:
-            await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
-            await socket_release(user_id=self.user_id, channel_name=self.channel_name)
+            self.admitted = False
+            await bus().leave(user_topic(self.user_id), self.user_subscriber)
+            await socket_release(user_id=self.user_id, socket_id=self.socket_id)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        # Once: a ban's close, a gap's and a refused frame's may all come at one socket.
+        if self.closing:
+            return
+        self.closing = True
+        await super().close(code=code, reason=reason)
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
@@ -69,22 +98,61 @@ class TavernSocket(AsyncJsonWebsocketConsumer):
             payload["field"] = field
         await self.send_json(payload)
 
-    async def user_disconnect(self, message: dict[str, Any]) -> None:
-        await self.close(code=message["code"])
+    # ------------------------------------------------------------ the user's topic
+
+    async def _user_frame(self, frame: str) -> None:
+        event, close = user_frame_read(frame)
+        if close is not None:
+            await self.close(code=close)
+        elif event is not None:
+            await self.user_event(event)
+
+    async def user_event(self, event: dict[str, Any]) -> None:
+        """An event pushed to the user: only the notifications socket shows them."""
+
+    async def user_events_missed(self) -> None:
+        """The bus lost Redis for a while: a close sent meanwhile may be lost with it. The
+        socket closes; its client reconnects and is authenticated afresh."""
+        await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
 
 class UserEventsConsumer(TavernSocket):
-    """``ws/notifications/``: every event addressed to the logged-in user."""
+    """``ws/notifications/``: every event addressed to the logged-in user.
+
+    Server events: hello (on connect), pong, the pushed events themselves (e.g.
+    job_finished), and resync: events may have been missed (the server lost Redis for a
+    while), so reload whatever they keep up to date (counts, job states)."""
+
+    opened = False
 
     async def connect(self) -> None:
         if not await self.admit():
             return
         await self.accept()
+        self.opened = True
         await self.send_json({"type": "hello", "user_id": self.user_id})
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         if content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
-    async def user_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
+    async def user_event(self, event: dict[str, Any]) -> None:
+        # Before it opens, the client is not there yet: its `hello` is where it starts.
+        if self.opened and not self.closing:
+            await self.send_json(event)
+
+    async def user_events_missed(self) -> None:
+        """Stay open and say `resync`, unless the account was banned or its password
+        changed meanwhile: the close that said so may be what was missed."""
+        if not await _account_unchanged(self.scope["user"]):
+            await self.close(code=CLOSE_SIGNED_OUT)
+        elif self.opened and not self.closing:
+            await self.send_json({"type": "resync"})
+
+
+@database_sync_to_async
+def _account_unchanged(user: Any) -> bool:
+    """Still active, with the password it had when the socket was authenticated (every
+    way of signing a socket in refuses a changed one)."""
+    users = get_user_model()._default_manager
+    return users.filter(pk=user.pk, is_active=True, password=user.password).exists()

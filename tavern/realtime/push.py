@@ -1,33 +1,35 @@
-"""Push an event to every socket a user has open (``ws/notifications/``).
+"""Push to every socket a user has open, on every process, through the live bus
+(`tavern.realtime.bus`, topic `user.<id>`): an event for their ``ws/notifications/``
+sockets, or the word that closes all their sockets (a ban, a new password).
 
 Call from services inside a transaction: the send waits for the commit, so a
 rolled-back change never reaches a screen. What is pushed has happened already:
 without Redis the sockets miss it (a log line says so) and nothing else fails.
+
+A frame on a user's topic is one of (`user_frame_read` tells them apart)::
+
+    {"event": {"type": ..., ...}}   forwarded as is by the notifications sockets
+    {"close": 4403}                 every socket of the user closes with that code
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
-from .groups import user_group
-from .redis import REDIS_ERRORS, redis_outage_log
+from .bus import publish_sync
+
+CLOSE_SIGNED_OUT = 4403
+
+
+def user_topic(user_id: int) -> str:
+    return f"user.{user_id}"
 
 
 def user_event_send_now(*, user_id: int, event_type: str, payload: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(
-            user_group(user_id),
-            {"type": "user.event", "event": {"type": event_type, **payload}},
-        )
-    except REDIS_ERRORS as error:
-        redis_outage_log("pushing an event to a user's sockets", error)
+    publish_sync(user_topic(user_id), {"event": {"type": event_type, **payload}})
 
 
 def user_event_send(*, user_id: int, event_type: str, payload: dict[str, Any]) -> None:
@@ -36,23 +38,18 @@ def user_event_send(*, user_id: int, event_type: str, payload: dict[str, Any]) -
     )
 
 
-CLOSE_SIGNED_OUT = 4403
-
-
 def user_sockets_close(*, user_id: int) -> None:
     """Close every socket the user has open, of any kind, on any process (after the
-    commit): the account was banned or its password changed."""
+    commit): the account was banned or its password changed. Without Redis the close is
+    lost, and a banned user's chat socket still stores nothing (chats.turns SignedOut)."""
+    transaction.on_commit(lambda: publish_sync(user_topic(user_id), {"close": CLOSE_SIGNED_OUT}))
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(layer.group_send)(
-                user_group(user_id), {"type": "user.disconnect", "code": CLOSE_SIGNED_OUT}
-            )
-        except REDIS_ERRORS as error:
-            # A banned user's chat socket still stores nothing (chats/consumers.py _SignedOut).
-            redis_outage_log("closing a signed-out user's sockets", error)
 
-    transaction.on_commit(send)
+def user_frame_read(frame: str) -> tuple[dict[str, Any] | None, int | None]:
+    """(event to forward, close code) of a frame from a user's topic; one of them is None."""
+    message = json.loads(frame)
+    close = message.get("close")
+    if isinstance(close, int):
+        return None, close
+    event = message.get("event")
+    return (event if isinstance(event, dict) else None), None

@@ -21,7 +21,7 @@ def _key(user_id: int) -> str:
     return f"{settings.REDIS_KEY_PREFIX}:sockets:{user_id}"
 
 
-async def socket_admit(*, user_id: int, channel_name: str) -> bool:
+async def socket_admit(*, user_id: int, socket_id: str) -> bool:
     """Count this socket in, unless the user already holds WEBSOCKETS_PER_USER of them."""
     now = time.time()
     pipe = redis_client().pipeline()
@@ -32,7 +32,7 @@ async def socket_admit(*, user_id: int, channel_name: str) -> bool:
         if open_now >= settings.WEBSOCKETS_PER_USER:
             return False
         pipe = redis_client().pipeline()
-        pipe.zadd(_key(user_id), {channel_name: now + LEASE_SECONDS})
+        pipe.zadd(_key(user_id), {socket_id: now + LEASE_SECONDS})
         pipe.expire(_key(user_id), LEASE_SECONDS)
         await pipe.execute()
     except REDIS_ERRORS as error:
@@ -40,8 +40,8 @@ async def socket_admit(*, user_id: int, channel_name: str) -> bool:
     return True
 
 
-async def socket_release(*, user_id: int, channel_name: str) -> None:
+async def socket_release(*, user_id: int, socket_id: str) -> None:
     try:
-        await redis_client().zrem(_key(user_id), channel_name)
+        await redis_client().zrem(_key(user_id), socket_id)
     except REDIS_ERRORS as error:
         redis_outage_log("counting a user's sockets", error)

@@ -4,7 +4,7 @@
 seconds instead of one: a loaded laptop may take a second to authenticate a
 socket, and a test waits on the event, never on the clock. Every socket a test
 opens is remembered and closed when the test ends (root conftest), so no
-consumer is left receiving from the channel layer when its event loop closes.
+consumer is left listening on the live bus when its event loop closes.
 """
 
 from __future__ import annotations

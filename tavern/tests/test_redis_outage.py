@@ -58,16 +58,7 @@ def test_readyz_says_redis_is_down(client, redis_gone):
     assert response.json()["checks"]["database"]["ok"] is True
 
 
-@pytest.fixture
-def channel_layer_gone(settings):
-    layer = settings.CHANNEL_LAYERS["default"]
-    host = {**layer["CONFIG"]["hosts"][0], "address": GONE}
-    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}}
-
-
-def test_a_ban_and_a_new_password_work(
-    user, redis_gone, channel_layer_gone, django_capture_on_commit_callbacks
-):
+def test_a_ban_and_a_new_password_work(user, redis_gone, django_capture_on_commit_callbacks):
     """Closing the user's sockets is the live view's part: without Redis it is skipped."""
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         user_password_changed(user=user, revoke_api_keys=True)

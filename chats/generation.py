@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -31,14 +31,12 @@ from tavern.ai.chat import (
     stream_with_fallback,
 )
 from tavern.ai.offline_provider import OfflineCard, OfflineConnection
-from tavern.ai.pricing import usage_cost_micro_usd
-from tavern.ai.tokenizer import count_message_tokens, count_tokens
 
 from . import realtime
 from .models import Chat, Message
 from .payloads import message_payload
-from .quota import quota_consume
 from .realtime import db_async
+from .reply_tally import ReplyTally, reply_settle
 from .services import GenerationRecord, message_add_swipe, message_append_reply, message_continue
 from .turn_context import TurnContext, TurnError, turn_context_load
 
@@ -302,39 +300,20 @@ class _TokenPublisher:
             await self._flush()
 
 
-@dataclass
-class _Reply:
-    """What the provider stream produced, as far as it got."""
-
-    parts: list[str] = field(default_factory=list)
-    label: str = ""
-    model: str = ""
-    first_token_at: float | None = None
-    finish_reason: str = ""
-    usage: Any = None
-    error: str = ""
-    partial: bool = False
-
-
-async def _read_reply(stream: AsyncIterator[Any], reply: _Reply, publisher: _TokenPublisher) -> None:
+async def _read_reply(stream: AsyncIterator[Any], reply: ReplyTally, publisher: _TokenPublisher) -> None:
     """Read the provider stream into `reply`, publishing tokens. Runs as the generation's
     reader task: a stop in this process cancels it; one in another process is seen here."""
     async for event in stream:
         if isinstance(event, TokenDelta):
             if not event.text:
                 continue
-            if reply.first_token_at is None:
-                reply.first_token_at = time.perf_counter()
-            reply.parts.append(event.text)
+            reply.add(event)
             await publisher.add(event.text)
             if publisher.stop_seen:  # asked in another process (read with the batches)
-                reply.finish_reason, reply.partial = "stopped", True
+                reply.stopped()
                 return
-        elif isinstance(event, ConnectionUsed):
-            reply.label, reply.model = event.label, event.model
-        elif isinstance(event, StreamFinished):
-            reply.finish_reason, reply.usage = event.finish_reason or "stop", event.usage
-            reply.model = event.model or reply.model
+        elif isinstance(event, ConnectionUsed | StreamFinished):
+            reply.add(event)
 
 
 async def _stream(
@@ -368,10 +347,10 @@ async def _stream(
             )
         ]
     stream = stream_with_fallback(connections, messages, ctx.params)
-    reply = _Reply()
     offline = not ctx.connections
     publisher = _TokenPublisher(chat_id, generation_id, sink, offline=offline)
-    started = time.perf_counter()
+    reply = ReplyTally(messages)  # what the stream produces, and what it costs
+    started = reply.started
     run.reader = asyncio.create_task(_read_reply(stream, reply, publisher))
     if run.stop_requested:  # asked to stop while the reply was being set up
         run.reader.cancel()
@@ -388,13 +367,14 @@ async def _stream(
             await run.reader
     failure = None if run.reader.cancelled() else run.reader.exception()
     if run.reader.cancelled():
-        reply.finish_reason, reply.partial = "stopped", True
+        reply.stopped()
     elif isinstance(failure, ProviderStreamBroken):
-        reply.finish_reason, reply.partial, reply.error = "error", True, str(failure)
-    elif failure is not None and not isinstance(failure, AllProvidersFailed):
+        reply.broke(str(failure))
+    elif isinstance(failure, AllProvidersFailed):
+        reply.unanswered(failure.message)
+    elif failure is not None:
         logger.error("reply stream failed", exc_info=failure)
-        reply.finish_reason, reply.partial = "error", True
-        reply.error = "The reply stopped because of an error on our side; it has been logged."
+        reply.broke("The reply stopped because of an error on our side; it has been logged.")
     try:
         async with asyncio.timeout(CLEANUP_SECONDS):
             # Bounded: a provider that vanished must not hold a stopping reply (or a
@@ -407,10 +387,10 @@ async def _stream(
     metrics.chat_first_token(started=started, first_token_at=reply.first_token_at, offline=offline)
     if isinstance(failure, AllProvidersFailed):
         error = failure.message
-        outcome = GenerationOutcome(generation_id, None, "", GenerationRecord(error=error[:500]), error=error)
+        outcome = GenerationOutcome(generation_id, None, "", reply.record(), error=error)
         event = {"type": "error", "generation_id": generation_id, "code": "provider_failed", "message": error}
     else:
-        outcome, event = await _stored(ctx, generation_id, reply, started)
+        outcome, event = await _stored(ctx, generation_id, reply)
     metrics.chat_generation_failed(failure=failure, final_event=event, offline=offline)
     if shutting_down:
         raise asyncio.CancelledError
@@ -418,32 +398,11 @@ async def _stream(
 
 
 async def _stored(
-    ctx: TurnContext, generation_id: str, reply: _Reply, started: float
+    ctx: TurnContext, generation_id: str, reply: ReplyTally
 ) -> tuple[GenerationOutcome, dict[str, Any]]:
     """Store what the stream produced (nothing when empty) and say how it ended."""
-    messages = ctx.prompt.messages
-    text = "".join(reply.parts)
-    elapsed_ms = int((time.perf_counter() - started) * 1000)
-    usage = reply.usage
-    tokens_in = getattr(usage, "prompt_tokens", None) or count_message_tokens(messages)
-    tokens_out = getattr(usage, "completion_tokens", None) or count_tokens(text)
-    first_token_at = reply.first_token_at
-    record = GenerationRecord(
-        connection_label=reply.label,
-        model=reply.model,
-        latency_ms=elapsed_ms,
-        first_token_ms=int((first_token_at - started) * 1000) if first_token_at else None,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        finish_reason=reply.finish_reason,
-        is_partial=reply.partial,
-        error=reply.error,
-        cost_micro_usd=usage_cost_micro_usd(
-            reply.model, tokens_in, tokens_out, base_url=ctx.connections[0].base_url
-        )
-        if ctx.connections
-        else 0,
-    )
+    text = reply.text
+    record = reply.record()
     if not text and ctx.mode != "continue":
         if reply.finish_reason == "stopped":
             return (
@@ -464,9 +423,10 @@ async def _stored(
                 "message": reply.error or "The model returned an empty reply.",
             },
         )
-    # Shielded: once the reply is being stored, nothing may leave it half-done.
-    message = await asyncio.shield(db_async(_store)(ctx, text, record))
-    await quota_consume(user_id=ctx.user_id, tokens=tokens_in + tokens_out)
+    # The message's service writes the usage row with it (kind "chat"); settling spends the quota.
+    message = await reply_settle(
+        reply, user_id=ctx.user_id, store=lambda record: db_async(_store)(ctx, text, record)
+    )
     return (
         GenerationOutcome(generation_id, message, text, record, error=reply.error),
         {

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from pgvector.django import CosineDistance
 
 from accounts.models import User
+from tavern.ai.embeddings import embed_texts
 
-from .models import Chat, ChatParticipant, Message, ModelConnection, Preset, UsageRecord
+from .models import Chat, ChatParticipant, MemoryChunk, Message, ModelConnection, Preset, UsageRecord
 
 MESSAGES_PAGE = 50
+MEMORY_QUERY_CHARS = 2000  # of the user's words, embedded to recall memories by
 
 
 def _participants_prefetch() -> Prefetch:
@@ -147,3 +150,19 @@ def preset_get_owned(*, preset_id: int, user: User) -> Preset:
 
 def usage_for_user(*, user: User) -> QuerySet[UsageRecord]:
     return UsageRecord.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def memories_nearest(*, chunks: QuerySet[MemoryChunk], query: str, limit: int) -> list[str]:
+    """The texts of `chunks` nearest in meaning to `query`, nearest first.
+
+    The caller scopes `chunks` to what the reader may recall (a chat turn: the chat's
+    and, with cross-chat memory, the owner's with its characters; `/v1`: the caller's
+    with the character). No query or no chunk in scope: nothing is embedded."""
+    if not query.strip() or limit <= 0 or not chunks.exists():
+        return []
+    [vector] = embed_texts([query[:MEMORY_QUERY_CHARS]])
+    return list(
+        chunks.annotate(distance=CosineDistance("embedding", vector))
+        .order_by("distance", "pk")
+        .values_list("text", flat=True)[:limit]
+    )

@@ -9,6 +9,7 @@ from tavern.realtime.redis import REDIS_ERRORS, redis_outage_log, redis_sync_cli
 
 from .memory import memory_embed_new, summary_needed, summary_offline, summary_source, summary_store
 from .models import Chat
+from .reply_inputs import chat_connections, reply_budget
 
 MEMORY_PENDING_SECONDS = 300  # a lost task (a broker outage) holds the next one back at most this long
 
@@ -49,8 +50,6 @@ def chat_memory_update(chat_id: int) -> dict[str, int | bool]:
 
 
 def chat_summary_refresh(chat_id: int) -> bool:
-    from .turn_context import chat_connections
-
     chat = (
         Chat.objects.prefetch_related("fallback_connections")
         .select_related("connection")
@@ -60,7 +59,7 @@ def chat_summary_refresh(chat_id: int) -> bool:
     if chat is None:
         return False
     connections = chat_connections(chat)
-    context_size = connections[0].context_size if connections else 8192
+    context_size = reply_budget(connections).context_size
     if not summary_needed(chat=chat, context_size=context_size):
         return False
     source, until = summary_source(chat=chat, keep_recent_tokens=context_size // 2)

@@ -13,22 +13,29 @@ from django.db.models import Prefetch, Q
 from characters.models import Character, Lorebook
 from characters.selectors import lorebooks_in_play
 from tavern.ai.chat import ChatConnectionConfig, GenerationParams
-from tavern.crypto import secret_decrypt
 
-from .models import Author, Chat, ChatParticipant, MemoryChunk, Message, ModelConnection
+from .models import Author, Chat, ChatParticipant, MemoryChunk, Message
 from .prompting.builder import (
     AuthorNote,
-    CharacterCard,
     HistoryMessage,
-    PersonaInput,
     PromptBuild,
     PromptInputs,
     prompt_build,
 )
+from .reply_inputs import (
+    DEFAULT_CONTEXT_SIZE,
+    MEMORY_RECALL_LIMIT,
+    character_card,
+    chat_connections,
+    offline_card,
+    persona_input,
+    prompt_user_name,
+    reply_budget,
+)
+from .selectors import memories_nearest
 from .speakers import Candidate, next_speaker
 
 HISTORY_LIMIT = 2000  # messages read for a prompt; the token budget usually stops far earlier
-MEMORY_RECALL_LIMIT = 4
 
 
 class TurnError(Exception):
@@ -58,18 +65,6 @@ class TurnContext:
     lorebook_state_changed: bool = False  # from what the chat holds: the reply stores it
 
 
-def character_card(character: Character) -> CharacterCard:
-    return CharacterCard(
-        name=character.name,
-        description=character.description,
-        personality=character.personality,
-        scenario=character.scenario,
-        mes_example=character.mes_example,
-        system_prompt=character.system_prompt,
-        post_history_instructions=character.post_history_instructions,
-    )
-
-
 def _history(messages: list[HistoryRow]) -> list[HistoryMessage]:
     role = {
         Author.USER: "user",
@@ -84,30 +79,6 @@ def _history(messages: list[HistoryRow]) -> list[HistoryMessage]:
         for m in messages
         if not m.is_hidden
     ]
-
-
-def connection_config(row: ModelConnection) -> ChatConnectionConfig:
-    """A stored connection as the provider client takes it, the key decrypted. A shared
-    connection's failures never name its address: they reach its users (a chat's error,
-    a connection test, the last test's message)."""
-    return ChatConnectionConfig(
-        label=row.name,
-        base_url=row.base_url,
-        api_key=secret_decrypt(row.api_key_encrypted) or "not-needed",
-        model=row.model,
-        extra_headers=row.extra_headers or {},
-        context_size=row.context_size,
-        max_reply_tokens=row.max_reply_tokens,
-        max_retries=1,  # someone is waiting; fall back rather than back off for minutes
-        address_shown=not row.is_shared,
-    )
-
-
-def chat_connections(chat: Chat) -> list[ChatConnectionConfig]:
-    """The chat's connection, then its fallbacks, keys decrypted; empty = offline demo."""
-    rows = [chat.connection] if chat.connection_id else []
-    rows += [c for c in chat.fallback_connections.all() if c.pk != chat.connection_id]
-    return [connection_config(row) for row in rows if row is not None]
 
 
 def _params(chat: Chat) -> GenerationParams:
@@ -137,23 +108,16 @@ def _lorebooks(chat: Chat, characters: list[Character]) -> list[Lorebook]:
 
 
 def _memories(chat: Chat, *, query: str, before_position: int, character_ids: list[int]) -> list[str]:
-    if not query.strip():
-        return []
+    """The chat's passages the window left out and, with cross-chat memory, the owner's
+    with these characters from anywhere."""
     scope = Q(chat=chat)
     if chat.cross_chat_memory:
         scope |= Q(owner_id=chat.owner_id, character_id__in=character_ids)
-    candidates = MemoryChunk.objects.filter(scope).filter(Q(position_end__lt=before_position) | ~Q(chat=chat))
-    if not candidates.exists():
-        return []
-    from pgvector.django import CosineDistance
-
-    from tavern.ai.embeddings import embed_texts
-
-    [vector] = embed_texts([query[:2000]])
-    chunks = candidates.annotate(distance=CosineDistance("embedding", vector)).order_by("distance")[
-        :MEMORY_RECALL_LIMIT
-    ]
-    return [chunk.text for chunk in chunks]
+    return memories_nearest(
+        chunks=MemoryChunk.objects.filter(scope).filter(Q(position_end__lt=before_position) | ~Q(chat=chat)),
+        query=query,
+        limit=MEMORY_RECALL_LIMIT,
+    )
 
 
 # Read with each participant, never used by a turn: the search vector and the embedding
@@ -192,7 +156,7 @@ class HistoryRow(NamedTuple):
 
 
 def _context_size(chat: Chat) -> int:
-    return chat.connection.context_size if chat.connection_id else 8192
+    return chat.connection.context_size if chat.connection_id else DEFAULT_CONTEXT_SIZE
 
 
 def _recent_messages(chat: Chat, *, token_budget: int) -> list[HistoryRow]:
@@ -282,21 +246,11 @@ def turn_context_load(
         speaker = characters[choice.character_id]
 
     connections = chat_connections(chat)
-    context_size = connections[0].context_size if connections else 8192
-    max_reply = (chat.preset.max_tokens if chat.preset and chat.preset.max_tokens else None) or (
-        connections[0].max_reply_tokens if connections else 300
-    )
+    budget = reply_budget(connections, reply_tokens=chat.preset.max_tokens if chat.preset else None)
+    context_size, max_reply = budget.context_size, budget.reply_tokens
     history = _history(messages)
-    user_name = chat.persona.name if chat.persona_id else (chat.owner.display_name or chat.owner.username)
-    persona = None
-    if chat.persona_id:
-        persona = PersonaInput(
-            name=chat.persona.name,
-            description=chat.persona.description,
-            position=chat.persona.description_position,
-            depth=chat.persona.depth,
-            role=chat.persona.role,
-        )
+    user_name = prompt_user_name(user=chat.owner, persona=chat.persona)
+    persona = persona_input(chat.persona)
     ordered = [speaker, *[c for cid, c in characters.items() if cid != speaker.pk]]
     from .lore import lore_for_turn
 
@@ -357,15 +311,8 @@ def turn_context_load(
         prompt=prompt,
         connections=connections,
         params=params,
-        offline_card={
-            "name": speaker.name,
-            "description": speaker.description,
-            "personality": speaker.personality,
-            "scenario": speaker.scenario,
-            "first_mes": speaker.first_mes,
-            "mes_example": speaker.mes_example,
-            "alternate_greetings": tuple(speaker.alternate_greetings),
-        },
+        # A dict, as the generation builds the demo's connection from it.
+        offline_card=dataclasses.asdict(offline_card(speaker)),
         user_name=user_name,
         last_user_text=last_user_text,
         turn=turn,

@@ -15,8 +15,8 @@ from accounts.models import SubscriptionTier
 from tavern.outbound import validate_outbound_url
 
 from ..models import ModelConnection
+from ..reply_inputs import connection_config
 from ..services import connection_record_test, connection_save
-from ..turn_context import connection_config
 from .records import excerpt
 
 _CONNECTION_FIELDS = ("name", "base_url", "model", "extra_headers", "context_size", "max_reply_tokens")

@@ -3,26 +3,20 @@ and its usage counted once however it ends (finished, broken, or the client gone
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 
 from accounts.models import User
-from chats.quota import quota_consume
+from chats.reply_tally import ReplyTally, reply_settle
 from chats.services import GenerationRecord, usage_record
 from tavern.ai.chat import (
     AllProvidersFailed,
-    ChatConnectionConfig,
-    ConnectionUsed,
     ProviderStreamBroken,
-    StreamFinished,
     TokenDelta,
     TokenUsage,
     stream_with_fallback,
 )
-from tavern.ai.pricing import usage_cost_micro_usd
-from tavern.ai.tokenizer import count_message_tokens, count_tokens
 
 from .context import CompletionContext
 
@@ -33,22 +27,21 @@ class CompletionRun:
     def __init__(self, *, user: User, context: CompletionContext) -> None:
         self.user = user
         self.context = context
+        self.tally = ReplyTally(context.messages)
         self._events = stream_with_fallback(context.connections, context.messages, context.params)
-        self._started = time.perf_counter()
-        self._first_token_at: float | None = None
-        self._parts: list[str] = []
-        self._reported: TokenUsage | None = None
-        self._usage: TokenUsage | None = None
         self._settled = False
-        self.label = ""
-        self.model = ""
-        self.finish_reason = "stop"
-        self.error = ""
-        self.partial = True  # until the provider says the reply is complete
 
     @property
     def text(self) -> str:
-        return "".join(self._parts)
+        return self.tally.text
+
+    @property
+    def finish_reason(self) -> str:
+        return self.tally.finish_reason
+
+    def usage(self) -> TokenUsage:
+        """The provider's count when it gave one, else ours."""
+        return self.tally.usage()
 
     async def start(self) -> None:
         """Wait until a connection answers. Raises AllProvidersFailed when none does,
@@ -58,39 +51,20 @@ class CompletionRun:
         except StopAsyncIteration as ended:  # stream_with_fallback always names the connection first
             raise AllProvidersFailed([]) from ended
         except AllProvidersFailed as failed:
-            self.error = failed.message
+            self.tally.unanswered(failed.message)
             raise
-        if isinstance(first, ConnectionUsed):
-            self.label, self.model = first.label, first.model
+        self.tally.add(first)
 
     async def texts(self) -> AsyncIterator[str]:
         """The reply's text as it arrives. Raises ProviderStreamBroken if it breaks off."""
         try:
             async for event in self._events:
+                self.tally.add(event)
                 if isinstance(event, TokenDelta) and event.text:
-                    if self._first_token_at is None:
-                        self._first_token_at = time.perf_counter()
-                    self._parts.append(event.text)
                     yield event.text
-                elif isinstance(event, StreamFinished):
-                    self.finish_reason = event.finish_reason or "stop"
-                    self._reported = event.usage
-                    self.model = event.model or self.model
-                    self.partial = False
         except ProviderStreamBroken as broken:
-            self.error = broken.message
+            self.tally.broke(broken.message)
             raise
-
-    def usage(self) -> TokenUsage:
-        """The provider's count when it gave one, else ours."""
-        if self._usage is None:
-            reported = self._reported
-            self._usage = TokenUsage(
-                prompt_tokens=(reported.prompt_tokens if reported else 0)
-                or count_message_tokens(self.context.messages),
-                completion_tokens=(reported.completion_tokens if reported else 0) or count_tokens(self.text),
-            )
-        return self._usage
 
     async def settle(self) -> None:
         """Close the provider's stream; record usage and spend the caller's daily tokens (once)."""
@@ -98,37 +72,11 @@ class CompletionRun:
             return
         self._settled = True
         await self._events.aclose()
-        if not self.label:
+        if not self.tally.answered:
             return  # nobody answered: nothing was generated
-        usage = self.usage()
-        record = GenerationRecord(
-            connection_label=self.label,
-            model=self.model,
-            latency_ms=int((time.perf_counter() - self._started) * 1000),
-            first_token_ms=int((self._first_token_at - self._started) * 1000)
-            if self._first_token_at
-            else None,
-            tokens_in=usage.prompt_tokens,
-            tokens_out=usage.completion_tokens,
-            finish_reason="error" if self.error else self.finish_reason,
-            is_partial=self.partial,
-            error=self.error[:500],
-            cost_micro_usd=self._cost(usage),
-        )
-        await sync_to_async(usage_record)(user=self.user, chat=None, generation=record, kind=USAGE_KIND)
-        await quota_consume(user_id=self.user.pk, tokens=usage.total_tokens)
+        if self.tally.partial and not self.tally.error:
+            self.tally.stopped()  # the client went away before the end
+        await reply_settle(self.tally, user_id=self.user.pk, store=self._usage_row)
 
-    def _cost(self, usage: TokenUsage) -> int:
-        answered = next(
-            (
-                c
-                for c in self.context.connections
-                if c.label == self.label and isinstance(c, ChatConnectionConfig)
-            ),
-            None,
-        )
-        if answered is None:  # the offline demo costs nothing
-            return 0
-        return usage_cost_micro_usd(
-            self.model, usage.prompt_tokens, usage.completion_tokens, base_url=answered.base_url
-        )
+    async def _usage_row(self, record: GenerationRecord) -> None:
+        await sync_to_async(usage_record)(user=self.user, chat=None, generation=record, kind=USAGE_KIND)

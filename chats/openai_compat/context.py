@@ -19,19 +19,22 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.models import User
-from characters.models import Character, Persona
+from characters.models import Character
 from characters.selectors import persona_default
 from chats.lore import lore_for_turn
-from chats.prompting.builder import (
-    HistoryMessage,
-    PersonaInput,
-    PromptBuild,
-    PromptInputs,
-    prompt_build,
+from chats.prompting.builder import HistoryMessage, PromptBuild, PromptInputs, prompt_build
+from chats.reply_inputs import (
+    MEMORY_RECALL_LIMIT,
+    character_card,
+    chat_connections,
+    connection_config,
+    offline_card,
+    persona_input,
+    prompt_user_name,
+    reply_budget,
 )
-from chats.turn_context import MEMORY_RECALL_LIMIT, character_card, chat_connections, connection_config
 from tavern.ai.chat import ChatConnection, ChatConnectionConfig, GenerationParams
-from tavern.ai.offline_provider import OfflineCard, OfflineConnection
+from tavern.ai.offline_provider import OfflineConnection
 
 from .errors import invalid
 from .selectors import (
@@ -41,9 +44,6 @@ from .selectors import (
     memories_recall,
 )
 from .validation import CompletionRequest
-
-DEFAULT_CONTEXT_SIZE = 8192  # as a chat turn assumes when no connection says
-DEFAULT_REPLY_TOKENS = 300
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,10 @@ def completion_context_load(
 ) -> CompletionContext:
     rng = rng or random.Random()  # noqa: S311 - lorebook probability, not security
     connections = _connections(user, character)
-    first = connections[0] if connections else None
-    context_size = (first.context_size if first else None) or DEFAULT_CONTEXT_SIZE
-    max_reply = request.max_tokens or (first.max_reply_tokens if first else None) or DEFAULT_REPLY_TOKENS
+    budget = reply_budget(connections, reply_tokens=request.max_tokens)
+    context_size, max_reply = budget.context_size, budget.reply_tokens
     persona = persona_default(user=user)
-    user_name = persona.name if persona else (user.display_name or user.username)
+    user_name = prompt_user_name(user=user, persona=persona)
     history = _history(request, user_name=user_name, character_name=character.name)
     lore, _state = lore_for_turn(
         books=character_lorebooks(user=user, character=character),
@@ -85,7 +84,7 @@ def completion_context_load(
             history=history,
             context_size=context_size,
             max_reply_tokens=max_reply,
-            persona=_persona(persona),
+            persona=persona_input(persona),
             lore=lore,
             memories=memories_recall(
                 user=user, character=character, query=request.last_user_text, limit=MEMORY_RECALL_LIMIT
@@ -100,15 +99,7 @@ def completion_context_load(
             code="context_length_exceeded",
         )
     offline = OfflineConnection(
-        card=OfflineCard(
-            name=character.name,
-            description=character.description,
-            personality=character.personality,
-            scenario=character.scenario,
-            first_mes=character.first_mes,
-            mes_example=character.mes_example,
-            alternate_greetings=tuple(character.alternate_greetings),
-        ),
+        card=offline_card(character),
         chat_id=f"api-{user.pk}-{character.pk}",
         turn=len(history),
         persona_name=user_name,
@@ -134,18 +125,6 @@ def _connections(user: User, character: Character) -> list[ChatConnectionConfig]
         return connections
     own = connection_first_owned(user=user)
     return [connection_config(own)] if own is not None else []
-
-
-def _persona(persona: Persona | None) -> PersonaInput | None:
-    if persona is None:
-        return None
-    return PersonaInput(
-        name=persona.name,
-        description=persona.description,
-        position=persona.description_position,
-        depth=persona.depth,
-        role=persona.role,
-    )
 
 
 def _history(request: CompletionRequest, *, user_name: str, character_name: str) -> list[HistoryMessage]:

@@ -8,9 +8,7 @@ from accounts.models import User
 from characters.models import Character, Lorebook
 from characters.selectors import characters_owned, lorebooks_in_play
 from chats.models import Chat, MemoryChunk, ModelConnection
-from chats.selectors import connections_for_user
-
-MEMORY_QUERY_CHARS = 2000
+from chats.selectors import connections_for_user, memories_nearest
 
 
 def model_characters(*, user: User) -> QuerySet[Character]:
@@ -45,19 +43,9 @@ def memories_recall(*, user: User, character: Character, query: str, limit: int)
     A memory is the character's when it was recorded about them, or comes from a
     chat they take part in (a group chat's passage may name someone else first).
     """
-    if not query.strip() or limit <= 0:
-        return []
     chats = Chat.objects.filter(owner=user, participants__character=character).values("pk")
-    candidates = MemoryChunk.objects.filter(Q(character=character) | Q(chat__in=chats), owner=user)
-    if not candidates.exists():
-        return []  # no embedding to compute: the common case stays cheap
-    from pgvector.django import CosineDistance
-
-    from tavern.ai.embeddings import embed_texts
-
-    [vector] = embed_texts([query[:MEMORY_QUERY_CHARS]])
-    return list(
-        candidates.annotate(distance=CosineDistance("embedding", vector))
-        .order_by("distance", "pk")
-        .values_list("text", flat=True)[:limit]
+    return memories_nearest(
+        chunks=MemoryChunk.objects.filter(Q(character=character) | Q(chat__in=chats), owner=user),
+        query=query,
+        limit=limit,
     )

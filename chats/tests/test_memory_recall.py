@@ -6,9 +6,10 @@ import pytest
 from characters.services import persona_save
 from chats.memory import memory_embed_new
 from chats.models import Chat, MemoryChunk
+from chats.reply_inputs import MEMORY_RECALL_LIMIT
 from chats.services import GenerationRecord, connection_save, message_append_reply, message_append_user
 from chats.tests.factories import make_chat
-from chats.turn_context import MEMORY_RECALL_LIMIT, turn_context_load
+from chats.turn_context import turn_context_load
 
 pytestmark = pytest.mark.django_db
 

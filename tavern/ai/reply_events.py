@@ -22,10 +22,16 @@ class TokenUsage:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionUsed:
-    """Which connection answered; `stream_with_fallback` yields it before anything else."""
+    """Which connection answered; `stream_with_fallback` yields it before anything else.
+
+    `base_url` is the endpoint that answered, None for the offline demo: what the
+    reply is priced by (a model on the user's own network costs nothing). It is for
+    pricing only, never shown: a shared connection's address is not its users' to see.
+    """
 
     label: str
     model: str
+    base_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

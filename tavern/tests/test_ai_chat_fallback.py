@@ -61,7 +61,7 @@ async def test_first_connection_down_the_second_answers_and_is_named(backup):
 
     events = await collect(stream_with_fallback(connections, MESSAGES))
 
-    assert events[0] == ConnectionUsed(label="Backup", model="llama-3.1-8b")
+    assert events[0] == ConnectionUsed(label="Backup", model="llama-3.1-8b", base_url=backup.base_url)
     assert reply_text(events) == "The harbour is quiet."
     assert isinstance(events[-1], StreamFinished)
 
@@ -75,7 +75,7 @@ async def test_a_refused_key_passes_the_turn_to_the_next_connection(backup):
 
         events = await collect(stream_with_fallback(connections, MESSAGES))
 
-    assert events[0] == ConnectionUsed(label="Backup", model="gpt-4o-mini")
+    assert events[0] == ConnectionUsed(label="Backup", model="gpt-4o-mini", base_url=backup.base_url)
     assert reply_text(events) == "You said: Tell me about the harbour."
 
 
@@ -84,7 +84,7 @@ async def test_the_first_connection_that_works_is_the_only_one_asked(primary, ba
 
     events = await collect(stream_with_fallback(connections, MESSAGES))
 
-    assert events[0] == ConnectionUsed(label="Primary", model="gpt-4o-mini")
+    assert events[0] == ConnectionUsed(label="Primary", model="gpt-4o-mini", base_url=primary.base_url)
     assert len(primary.requests_to(CHAT_COMPLETIONS_PATH)) == 1
     assert backup.requests == []
 
@@ -125,7 +125,7 @@ async def test_a_reply_broken_mid_way_does_not_move_to_the_next_connection(prima
         async for event in stream_with_fallback(connections, MESSAGES):
             received.append(event)
 
-    assert received[0] == ConnectionUsed(label="Primary", model="gpt-4o-mini")
+    assert received[0] == ConnectionUsed(label="Primary", model="gpt-4o-mini", base_url=primary.base_url)
     assert broken.value.partial_text == "The harbour sleeps "
     assert backup.requests == []
 
@@ -136,6 +136,6 @@ async def test_the_offline_demo_can_be_the_last_connection():
 
     events = await collect(stream_with_fallback([down_connection("Local llama"), offline], MESSAGES))
 
-    assert events[0] == ConnectionUsed(label="Offline demo", model="offline-demo")
+    assert events[0] == ConnectionUsed(label="Offline demo", model="offline-demo", base_url=None)
     assert "the harbour" in reply_text(events)
     assert events[-1].model == "offline-demo"

@@ -72,7 +72,9 @@ async def test_the_next_connection_answers_when_one_is_refused(settings, wire_se
 
     events = [event async for event in stream_with_fallback(connections, MESSAGES)]
 
-    assert events[0] == ConnectionUsed(label="Allowed", model="gpt-4o-mini")
+    assert events[0] == ConnectionUsed(
+        label="Allowed", model="gpt-4o-mini", base_url=f"http://localhost:{wire_server.port}/v1"
+    )
     assert isinstance(events[-1], StreamFinished)
     [request] = wire_server.requests
     assert request.headers["host"] == f"localhost:{wire_server.port}"

@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.requests import AuthenticatedRequest
+from chats.reply_inputs import connection_config
 from chats.selectors import connection_get_owned, connection_get_usable, connections_for_user
 from chats.services import connection_record_test, connection_save
-from chats.turn_context import connection_config
 from tavern.ai.chat import connection_test
 
 from ..serializers import (

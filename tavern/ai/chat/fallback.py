@@ -32,10 +32,12 @@ async def stream_with_fallback(
     """
     failures: list[ProviderRequestFailed] = []
     for connection in connections:
+        base_url: str | None = None
         if isinstance(connection, OfflineConnection):
             events = stream_offline_reply(connection, messages)
         else:
             events = stream_chat(connection, messages, params)
+            base_url = connection.base_url
         try:
             try:
                 first = await anext(events)
@@ -43,7 +45,7 @@ async def stream_with_fallback(
                 logger.warning("chat connection failed before answering: %s", failure.message)
                 failures.append(failure)
                 continue
-            yield ConnectionUsed(label=connection.label, model=connection.model)
+            yield ConnectionUsed(label=connection.label, model=connection.model, base_url=base_url)
             yield first
             async for event in events:
                 yield event

@@ -61,19 +61,6 @@ def _clear_cache() -> Iterator[None]:
     clear()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_channel_layer() -> Iterator[None]:
-    """A channel layer per test. The Redis layer keeps receive state (a lock, queues,
-    a count of receivers) bound to the event loop that first used it; each async test
-    runs in a loop of its own, so a layer shared between tests hangs or fails with
-    "bound to a different event loop" once a test leaves a consumer receiving."""
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if inspect.iscoroutinefunction(getattr(item, "function", None)):

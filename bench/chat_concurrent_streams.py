@@ -2,7 +2,7 @@
 streamed at 50 tokens a second, on this 2-core machine.
 
 Three processes: one daphne serving `tavern.asgi:application` (its database
-`bench_chat_streams` through `DATABASE_URL`, the embedded Redis as channel layer),
+`bench_chat_streams` through `DATABASE_URL`, the embedded Redis for live events),
 an `OpenAIWireServer` process answering every chat with ~100-word replies at
 `chunk_delay=0.02` (one word per chunk, 50 a second), and this process running the
 N clients (asyncio, one real WebSocket each; the minimal client of
@@ -266,9 +266,7 @@ def row(label: str, samples: list[float]) -> None:
     )
 
 
-def run(
-    chats: int, seconds: float, ramp: float, layer: str, db_threads: str, conn_max_age: int, web: int
-) -> None:
+def run(chats: int, seconds: float, ramp: float, conn_max_age: int, web: int) -> None:
     wire, wire_port = wire_start(replies=chats * int(seconds / (REPLY_WORDS / 50) + 10))
     servers: list[subprocess.Popen[bytes]] = []
     try:
@@ -276,9 +274,7 @@ def run(
         paths = [common.socket_path(owner, pk) for pk in chat_ids]
         ports = []
         for _ in range(web):
-            server, port = common.daphne_start(
-                DB_NAME, layer=layer, db_threads=db_threads, conn_max_age=conn_max_age
-            )
+            server, port = common.daphne_start(DB_NAME, conn_max_age=conn_max_age)
             servers.append(server)
             ports.append(port)
         watched = {f"web {n + 1}": psutil.Process(server.pid) for n, server in enumerate(servers)}
@@ -304,7 +300,7 @@ def run(
         f"\n{chats} chats ({tally.connected} connected) on {web} web process(es), replies of {REPLY_WORDS} "
         "words at 50 tokens/s "
         f"(offered {chats * 50:,} tokens/s), {seconds:.0f} s run, steady state after {ramp:.0f} s, "
-        f"channel layer {layer}, database calls on {db_threads} thread(s), DATABASE_CONN_MAX_AGE={conn_max_age}"
+        f"DATABASE_CONN_MAX_AGE={conn_max_age}"
     )
     print(
         f"  replies completed: {tally.turns}; tokens received: {len(tally.delays):,}; errors: {tally.errors or 'none'}"
@@ -341,12 +337,6 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--ramp", type=float, default=5)
-    parser.add_argument(
-        "--layer", choices=["core", "pubsub"], default="core", help="channel layer for daphne"
-    )
-    parser.add_argument(
-        "--db-threads", choices=["one", "pool"], default="one", help="experiment: sockets' DB calls in a pool"
-    )
     parser.add_argument("--conn-max-age", type=int, default=60, help="DATABASE_CONN_MAX_AGE for daphne")
     parser.add_argument("--web", type=int, default=1, help="web processes (clients spread round-robin)")
     parser.add_argument(
@@ -362,7 +352,7 @@ def main() -> None:
     os.environ["BENCH_REPLY_WORDS"] = str(args.words)
     common.django_setup(DB_NAME)
     common.bench_database(DB_NAME)
-    run(args.chats, args.seconds, args.ramp, args.layer, args.db_threads, args.conn_max_age, args.web)
+    run(args.chats, args.seconds, args.ramp, args.conn_max_age, args.web)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 A real WebSocket against a real server: daphne runs `tavern.asgi:application` in a
 subprocess on a free loopback port (`DATABASE_URL` pointing at this script's own
 database `bench_chat_first_token` on the embedded PostgreSQL, the embedded Redis
-for the channel layer); the chat's connection is an `OpenAIWireServer` (a thread
+for live events); the chat's connection is an `OpenAIWireServer` (a thread
 of this process) answering at once (`chunk_delay=0`). For each of `--runs` turns
 (after a warm-up) the client sends `{"type": "send"}` and times the first `token`
 event. The provider's own time to first byte is measured directly against the
@@ -18,7 +18,7 @@ shared by every process of the machine) after a \\x1e mark, which splits the
 added time into: store (send → ack), prepare (ack → generation_started: lock,
 turn context, prompt), provider request (→ the wire server sends the first
 chunk), and delivery (→ the token reaches the client: stream parse, Redis
-append, channel layer, socket).
+append and publish, socket).
 
     .venv/bin/python -m tavern.embedded run -- .venv/bin/python bench/chat_first_token.py [--runs 200]
 
@@ -58,7 +58,6 @@ BENCH_ID = 9_100_000_001  # user and chat ids; far above any test's
 HISTORY = 20
 MARK = "\x1e"
 BENCH_QUEUE = "tavern-bench"
-BENCH_CHANNEL_PREFIX = "tavern-bench:asgi"
 FIRST_CONTENT = re.compile(rb'"content": "[^"]')  # a delta with text (the role chunk has "")
 
 
@@ -256,9 +255,7 @@ def free_port() -> int:
 DAPHNE_LOG = Path("/tmp") / f"bench-daphne-{os.getpid()}.log"
 
 
-def daphne_start(
-    db_name: str, *, conn_max_age: int = 60, layer: str = "core", db_threads: str = "one"
-) -> tuple[subprocess.Popen[bytes], int]:
+def daphne_start(db_name: str, *, conn_max_age: int = 60) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     log = DAPHNE_LOG.open("ab")
     env = {
@@ -271,8 +268,6 @@ def daphne_start(
         "LIMIT_FREE_PER_MINUTE": "0",
         "LIMIT_FREE_TOKENS_PER_DAY": "0",
         "WEBSOCKETS_PER_USER": "100000",  # the bench's chats all belong to one user
-        "BENCH_CHANNEL_LAYER": layer,
-        "BENCH_DB_THREADS": db_threads,
     }
     process = subprocess.Popen(  # a fixed argv of our own, no shell
         [sys.executable, str(Path(__file__).resolve()), "--serve", str(port)],
@@ -319,38 +314,12 @@ def serve(port: int) -> None:
     # The test settings close connections after each use; the bench keeps them as
     # production does (DATABASE_CONN_MAX_AGE, default 60 s).
     settings.DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
-    config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
-    config["prefix"] = BENCH_CHANNEL_PREFIX
-    # Work-around, reported: redis-py 8 reads with a 5 s socket timeout by default, and
-    # channels-redis blocks 5 s in BZPOPMIN, so an idle socket's consumer dies after ~5 s.
-    # And redis-py 8 caps a connection pool at 100 connections, which 200 concurrent
-    # generations exceed (MaxConnectionsError in group_send and in chats.realtime).
-    config["hosts"] = [
-        {"address": host, "socket_timeout": 15, "max_connections": 2000} if isinstance(host, str) else host
-        for host in config["hosts"]
-    ]
+    # redis-py 8 caps a connection pool at 100 connections, fewer than the concurrent
+    # generations of the streams bench (MaxConnectionsError in chats.realtime).
     separator = "&" if "?" in settings.REDIS_URL else "?"
     settings.REDIS_URL = f"{settings.REDIS_URL}{separator}max_connections=2000"  # chats.realtime, quota
-    if os.environ.get("BENCH_CHANNEL_LAYER") == "pubsub":
-        # An experiment (--layer pubsub): channels-redis' Pub/Sub layer instead of the core one.
-        settings.CHANNEL_LAYERS["default"]["BACKEND"] = "channels_redis.pubsub.RedisPubSubChannelLayer"
-        config.pop("capacity", None)
-        config.pop("expiry", None)
     for name, value in celery_queue_settings(prefix=BENCH_QUEUE).items():
         setattr(settings, name, value)
-    if os.environ.get("BENCH_DB_THREADS") == "pool":
-        # An experiment (--db-threads pool): database calls of sockets in a thread pool instead
-        # of asgiref's one thread-sensitive thread. Patched before the app imports it.
-        import channels.db
-
-        sensitive = channels.db.DatabaseSyncToAsync
-
-        def pooled(func=None, thread_sensitive=False):  # type: ignore[no-untyped-def]
-            if func is None:
-                return lambda f: sensitive(f, thread_sensitive=False)
-            return sensitive(func, thread_sensitive=False)
-
-        channels.db.database_sync_to_async = pooled  # type: ignore[assignment]
     from daphne.cli import CommandLineInterface
 
     profile_to = os.environ.get("BENCH_DAPHNE_PROFILE")  # a path: cProfile the server's main thread
@@ -493,14 +462,14 @@ def row(label: str, samples: list[float]) -> None:
     )
 
 
-def run(runs: int, warm: int, conn_max_age: int, layer: str) -> None:
+def run(runs: int, warm: int, conn_max_age: int) -> None:
     from tavern.testing.openai_wire_server import OpenAIWireServer
 
     stamp_wire_chunks()
     with OpenAIWireServer() as wire:
         owner, chat = build(wire.base_url)
         ttfb = asyncio.run(provider_ttfb(wire.port, runs, prompt_chars=2000))
-        process, port = daphne_start(DB_NAME, conn_max_age=conn_max_age, layer=layer)
+        process, port = daphne_start(DB_NAME, conn_max_age=conn_max_age)
         try:
             figures = asyncio.run(turns(port, socket_path(owner, chat.pk), runs, warm))
         finally:
@@ -509,7 +478,7 @@ def run(runs: int, warm: int, conn_max_age: int, layer: str) -> None:
     added = [value - provider for value in figures["first"]]
     print(
         f"\n{len(figures['first'])} turns (after {warm} warm-up) over a real WebSocket to daphne; "
-        f"DATABASE_CONN_MAX_AGE={conn_max_age}, channel layer {layer}; times in ms (median / p95 / p99)"
+        f"DATABASE_CONN_MAX_AGE={conn_max_age}; times in ms (median / p95 / p99)"
     )
     row("provider's own time to first content byte (direct)", ttfb)
     row("send → first token (client)", figures["first"])
@@ -518,7 +487,7 @@ def run(runs: int, warm: int, conn_max_age: int, layer: str) -> None:
     row("  store: send → ack (quota, user message stored)", figures["store"])
     row("  prepare: ack → generation_started (lock, turn context)", figures["prepare"])
     row("  request: → wire server sends first chunk (HTTP, provider)", figures["request"])
-    row("  deliver: → token at the client (parse, Redis, channels)", figures["deliver"])
+    row("  deliver: → token at the client (parse, Redis, socket)", figures["deliver"])
     print(f"  celery jobs queued on '{BENCH_QUEUE}.*' by the turns, purged: {celery_queue_purge()}")
     print(
         f"RESULT p50_ms={statistics.median(added):.1f} p99_ms={percentile(added, 99):.1f} "
@@ -533,9 +502,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--warm", type=int, default=10)
     parser.add_argument("--conn-max-age", type=int, default=60, help="DATABASE_CONN_MAX_AGE for daphne")
-    parser.add_argument(
-        "--layer", choices=["core", "pubsub"], default="core", help="channel layer for daphne"
-    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # internal: be the daphne process
     args = parser.parse_args()
     if args.serve:
@@ -543,7 +509,7 @@ def main() -> None:
         return
     django_setup(DB_NAME)
     bench_database(DB_NAME)
-    run(args.runs, args.warm, args.conn_max_age, args.layer)
+    run(args.runs, args.warm, args.conn_max_age)
 
 
 if __name__ == "__main__":

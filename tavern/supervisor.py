@@ -13,7 +13,7 @@ kernel hands each new connection to whichever process accepts first (unevenly wh
 they are idle: one may take most; a busy one accepts less). The socket
 outlives the web processes: while one is restarted, the others go on answering and
 nothing else can take the port. A chat's stream reaches sockets on every process
-through the Redis channel layer.
+through Redis (tavern/realtime/bus.py).
 
 Every process it starts writes its Prometheus numbers to files in one directory
 (PROMETHEUS_MULTIPROC_DIR, `var/prometheus` unless set; emptied at start), so whichever

@@ -26,9 +26,6 @@ def redis_that_dies(settings):
     with ThrowawayRedis() as redis:
         settings.REDIS_URL = redis.url
         settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis.url}}
-        layer = settings.CHANNEL_LAYERS["default"]
-        hosts = [{**layer["CONFIG"]["hosts"][0], "address": redis.url}]
-        settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": hosts}}}
         yield redis
 
 

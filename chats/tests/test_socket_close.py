@@ -1,7 +1,7 @@
 """A socket that closes ends its consumer at once, also while another socket of the
-same process is receiving from the channel layer. (With a socket timeout, redis-py
+same process is waiting on Redis. (With a socket timeout, redis-py
 sends through asyncio.wait_for, which on Python 3.11 can swallow the cancellation of
-that receive, and a closed socket's consumer lived on: see CHANNEL_LAYERS in settings.)"""
+that wait, and a closed socket's consumer lived on: see tavern/realtime/redis.py.)"""
 
 import pytest
 from channels.db import database_sync_to_async

@@ -1,4 +1,4 @@
-"""A whole turn over a real WebSocket and the real Redis channel layer, answered by
+"""A whole turn over a real WebSocket and real Redis, answered by
 the offline demo provider (no connection configured)."""
 
 import pytest

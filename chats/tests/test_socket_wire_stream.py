@@ -1,5 +1,5 @@
 """A turn answered by a real OpenAI-compatible HTTP server (the wire server), over a real
-WebSocket and the real Redis channel layer: tokens stream in order and the reply is stored
+WebSocket and real Redis: tokens stream in order and the reply is stored
 with the record of its generation."""
 
 import pytest

@@ -30,13 +30,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_MANY_SOCKETS = 4429
 
-# An alias no CHANNEL_LAYERS names: Channels then gives the consumer no layer, no
-# channel name and no receive loop (channels.consumer.AsyncConsumer.__call__).
-NO_CHANNEL_LAYER = "none: sockets listen on tavern.realtime.bus"
-
 
 class TavernSocket(AsyncJsonWebsocketConsumer):
-    channel_layer_alias = NO_CHANNEL_LAYER
     user_id: int
     socket_id: str
     user_subscriber: Subscriber

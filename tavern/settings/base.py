@@ -176,23 +176,8 @@ CACHES = {
     }
 }
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            # socket_timeout None: with a timeout, redis-py sends each command through
-            # asyncio.wait_for, which on Python 3.11 swallows a cancellation that lands as
-            # the send completes; the cancelled receive of a closed socket's consumer then
-            # loops on BZPOPMIN forever (chats/tests/test_socket_close.py). BZPOPMIN
-            # itself returns every 5 s. The pools stop at 100 connections by default,
-            # fewer than the streams one process serves.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": 2000}],
-            "prefix": "tavern:asgi",
-            "capacity": 1500,
-            "expiry": 30,
-        },
-    }
-}
+# No CHANNEL_LAYERS: sockets hear live events on tavern.realtime.bus (one Redis Pub/Sub
+# channel per chat or user, delivered in-process first), never through a channel layer.
 
 # ---------------------------------------------------------------- Celery
 

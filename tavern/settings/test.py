@@ -24,12 +24,6 @@ WHITENOISE_AUTOREFRESH = True
 TEST_DATABASE_NAME = os.environ.get("TAVERN_TEST_DB", "test_tavern")
 _TEST_PREFIX = TEST_DATABASE_NAME.replace("test_tavern", "tavern-test")
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": _TEST_PREFIX}}  # noqa: F405
-CHANNEL_LAYERS = {
-    "default": {
-        **CHANNEL_LAYERS["default"],  # noqa: F405
-        "CONFIG": {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": f"{_TEST_PREFIX}:asgi"},  # noqa: F405
-    }
-}
 # Every queue carries the prefix; the in-process worker (conftest) consumes them all.
 _QUEUES = celery_queue_settings(prefix=_TEST_PREFIX)
 CELERY_TASK_DEFAULT_QUEUE = _QUEUES["CELERY_TASK_DEFAULT_QUEUE"]

@@ -1,5 +1,5 @@
 """Two web processes serve one site (DESIGN, "Past one machine"): a chat's stream travels
-between them through the Redis channel layer, and its state in Redis lets a socket on
+between them through Redis Pub/Sub (tavern/realtime/bus.py), and its state in Redis lets a socket on
 either catch up.
 
 Two real servers (tavern/http_server.py, as `make run` starts each web worker) run as

@@ -209,18 +209,18 @@ def _stopped_before_start(generation_id: str) -> tuple[GenerationOutcome, dict[s
 
 
 class _TokenPublisher:
-    """Appends tokens to the live text, then publishes them, batched.
+    """Publishes a reply's tokens, batched.
 
     The first token goes at once; later ones wait at most settings.TOKEN_BATCH_SECONDS,
-    so a fast provider costs a few events a second per chat, not hundreds. Each batch is
-    one Redis round trip (shared with the other chats of the process, see the bus): the
-    live text appended, the event published and, every STOP_POLL_SECONDS, the stop flag
-    another process may have set read (`stop_seen`).
+    so a fast provider costs a few events a second per chat, not hundreds. A batch goes
+    to this process's sockets at once (kept as the live text they catch up from) and to
+    the other processes behind its append to the live text in Redis, in the process's
+    next shared round trip (see the bus), which every STOP_POLL_SECONDS also reads the
+    stop flag another process may have set (`stop_seen`).
 
-    With batching on, `add` does not wait: batches go out from the publisher's own task, one at a time and
-    in order, so reading the provider never waits for Redis or for the sockets. While a
-    batch is on its way the next one gathers: a slow round trip makes batches larger,
-    never a queue. `offset` counts UTF-16 code units, as a browser's string length does."""
+    With batching on, `add` does not wait: batches go out from the publisher's own task,
+    in order, so reading the provider never waits for Redis or for the sockets.
+    `offset` counts UTF-16 code units, as a browser's string length does."""
 
     def __init__(
         self, chat_id: int, generation_id: str, sink: EventSink | None, *, offline: bool = False
@@ -274,18 +274,19 @@ class _TokenPublisher:
         if check_stop:
             self.next_stop_check = now + STOP_POLL_SECONDS
         event = {"type": "token", "generation_id": self.generation_id, "offset": offset, "text": text}
-        results = await realtime.chat_publish(
-            self.chat_id,
-            event,
-            with_steps=realtime.token_steps(
-                self.chat_id, text, stop_of=self.generation_id if check_stop else None
-            ),
+        sent = await realtime.chat_publish_token(
+            self.chat_id, event, stop_of=self.generation_id if check_stop else None
         )
+        if check_stop:
+            sent.add_done_callback(self._stop_checked)
         metrics.chat_tokens_published(tokens=tokens, oldest_arrived_at=since, offline=self.offline)
-        if check_stop and results is not None and results[1]:
-            self.stop_seen = True
         if self.sink is not None:
             await self.sink(event)
+
+    def _stop_checked(self, sent: asyncio.Future[list[Any] | None]) -> None:
+        results = None if sent.cancelled() else sent.result()
+        if results is not None and results[1]:
+            self.stop_seen = True
 
     async def close(self) -> None:
         """Send what is left at once, after the batch on its way (the reply's last event

@@ -8,7 +8,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import AsyncToSync, sync_to_async
@@ -22,21 +22,6 @@ from tavern.realtime.redis import REDIS_ERRORS, RedisUnavailable, redis_client, 
 LIVE_TTL_SECONDS = 600
 
 
-_DB_THREADS: ThreadPoolExecutor | None = None
-
-
-def _db_threads() -> ThreadPoolExecutor:
-    """The process's threads for database work (settings.DATABASE_THREADS), each with its
-    own kept connection. Few on purpose: every thread running ORM code takes the GIL from
-    the event loop, and more of them delay every token of every chat (measured: 2-4 hold
-    the added delay's p99 lower than 6 at the same throughput). Not the loop's default
-    executor, which also resolves the providers' host names."""
-    global _DB_THREADS
-    if _DB_THREADS is None:
-        _DB_THREADS = ThreadPoolExecutor(settings.DATABASE_THREADS, thread_name_prefix="tavern-db")
-    return _DB_THREADS
-
-
 def db_async(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """Database work of chat sockets and generations, in a thread pool: one shared
     thread (channels' default) would queue every chat of the process behind each other.
@@ -44,7 +29,7 @@ def db_async(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     Except when a sync caller (a REST view, a test) waits in `async_to_sync` for this
     work: then it runs in that caller's thread, on the connection (and transaction)
     the caller already holds, as asgiref's thread-sensitive calls do."""
-    pooled = database_sync_to_async(func, thread_sensitive=False, executor=_db_threads())
+    pooled = database_sync_to_async(func, thread_sensitive=False)
     inline = sync_to_async(func, thread_sensitive=True)  # the caller's thread manages its connection
 
     @functools.wraps(func)
@@ -142,8 +127,22 @@ async def generation_stop_requested(generation_id: str) -> bool:
         return False
 
 
+@dataclass
+class _LiveHere:
+    """A reply being written by this process: what its sockets here have been sent."""
+
+    meta: dict[str, Any]
+    parts: list[str] = field(default_factory=list)
+
+
+# By event loop and chat: the sockets of a loop are the ones its bus delivers to.
+_LIVE_HERE: dict[tuple[asyncio.AbstractEventLoop, int], _LiveHere] = {}
+
+
 async def live_start(chat_id: int, meta: dict[str, Any]) -> None:
-    """A reply begins: its description, and an empty text that tokens append to."""
+    """A reply begins: its description, and an empty text that tokens append to (here,
+    and in Redis for the other processes)."""
+    _LIVE_HERE[asyncio.get_running_loop(), chat_id] = _LiveHere(meta)
     pipe = redis_client().pipeline()
     pipe.set(_live_key(chat_id), json.dumps(meta), ex=LIVE_TTL_SECONDS)
     pipe.set(_live_key(chat_id) + ":text", "", ex=LIVE_TTL_SECONDS)
@@ -167,7 +166,26 @@ def token_steps(chat_id: int, text: str, *, stop_of: str | None = None) -> Pipel
     return steps
 
 
+async def chat_publish_token(
+    chat_id: int, event: dict[str, Any], *, stop_of: str | None = None
+) -> asyncio.Future[list[Any] | None]:
+    """A batch of a reply's tokens (`event["text"]`): to this process's sockets at once,
+    kept as the live text they catch up from, and to the other processes behind its
+    append to the live text in Redis, without waiting for that round trip. The result
+    says, with `stop_of`, whether a stop of that generation was asked (second value)."""
+    here = _LIVE_HERE.get((asyncio.get_running_loop(), chat_id))
+    if here is not None:
+        here.parts.append(event["text"])
+    steps = token_steps(chat_id, event["text"], stop_of=stop_of)
+    return await bus().publish_local_first(chat_topic(chat_id), event, with_steps=steps)
+
+
 async def live_get(chat_id: int) -> dict[str, Any] | None:
+    """The reply being written in the chat, with its text so far (None: none is). From
+    this process when it writes the reply: exactly what its sockets were sent."""
+    here = _LIVE_HERE.get((asyncio.get_running_loop(), chat_id))
+    if here is not None:
+        return {**here.meta, "text": "".join(here.parts)}
     meta, text = await redis_client().mget(_live_key(chat_id), _live_key(chat_id) + ":text")
     if not meta:
         return None
@@ -175,6 +193,7 @@ async def live_get(chat_id: int) -> dict[str, Any] | None:
 
 
 async def live_clear(chat_id: int) -> None:
+    _LIVE_HERE.pop((asyncio.get_running_loop(), chat_id), None)
     try:
         await redis_client().delete(_live_key(chat_id), _live_key(chat_id) + ":text")
     except REDIS_ERRORS as error:

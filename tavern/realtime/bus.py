@@ -105,13 +105,32 @@ class Bus:
         Returns the results of this event's commands (`with_steps`' first), None
         without Redis."""
         frame = encode(event)
-        sent = asyncio.get_running_loop().create_future()
+        results: list[Any] | None = await asyncio.shield(self._enqueue(topic, frame, with_steps))
+        await self._deliver(topic, frame)
+        return results
+
+    async def publish_local_first(
+        self, topic: str, event: dict[str, Any], *, with_steps: PipelineSteps | None = None
+    ) -> asyncio.Future[list[Any] | None]:
+        """This process's sockets at once, the other processes through the next shared
+        round trip (in order with every other publish), without waiting for it.
+
+        Only for a caller that keeps, in this process, what a socket joining here needs
+        to catch up (a reply's live text: chats/realtime.py); `publish` is for the rest.
+        Returns the round trip's results for this event's commands, when they come."""
+        frame = encode(event)
+        sent = self._enqueue(topic, frame, with_steps)
+        await self._deliver(topic, frame)
+        return sent
+
+    def _enqueue(
+        self, topic: str, frame: str, with_steps: PipelineSteps | None
+    ) -> asyncio.Future[list[Any] | None]:
+        sent: asyncio.Future[list[Any] | None] = asyncio.get_running_loop().create_future()
         self._outbox.append(_Outgoing(with_steps, _channel(topic), self.origin + b"|" + frame.encode(), sent))
         if self._sender is None:
             self._sender = asyncio.create_task(self._send(), name="tavern-bus-sender")
-        results: list[Any] | None = await asyncio.shield(sent)
-        await self._deliver(topic, frame)
-        return results
+        return sent
 
     async def _send(self) -> None:
         """Send the outbox, one pipeline at a time, until it is empty."""

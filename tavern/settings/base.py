@@ -176,9 +176,6 @@ CACHES = {
     }
 }
 
-# Threads per web process for the database work of sockets and replies (chats/realtime.py).
-DATABASE_THREADS = env.int("DATABASE_THREADS", default=4)
-
 # No CHANNEL_LAYERS: sockets hear live events on tavern.realtime.bus (one Redis Pub/Sub
 # channel per chat or user, delivered in-process first), never through a channel layer.
 

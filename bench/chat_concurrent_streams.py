@@ -245,18 +245,42 @@ async def clients(ports: list[int], paths: list[str], seconds: float) -> tuple[T
     return tally, started
 
 
-def cpu_seconds(process: psutil.Process) -> float:
+def cpu_seconds(process: psutil.Process | ProcessTree) -> float:
+    if isinstance(process, ProcessTree):
+        return process.seconds()
     times = process.cpu_times()
     return times.user + times.system
 
 
 def redis_process() -> psutil.Process | None:
+    return embedded_process("redis")
+
+
+def embedded_process(name: str) -> psutil.Process | None:
     from tavern import embedded
 
     for state in embedded.status():
-        if state.name == "redis" and state.running and "pid" in state.detail:
-            return psutil.Process(int(state.detail.split("pid ")[1].split(",")[0]))
+        if state.name == name and state.running and "pid" in state.detail:
+            return psutil.Process(int(state.detail.split("pid ")[1].split(",")[0].split(" ")[0].rstrip(")")))
     return None
+
+
+class ProcessTree:
+    """A server and its children (PostgreSQL's backends), their CPU summed: that of the
+    children that exited counts through the parent (psutil's children_* times)."""
+
+    def __init__(self, root: psutil.Process) -> None:
+        self.root = root
+
+    def seconds(self) -> float:
+        times = self.root.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in self.root.children(recursive=True):
+            try:
+                total += cpu_seconds(child)
+            except psutil.NoSuchProcess:
+                continue
+        return total
 
 
 def row(label: str, samples: list[float]) -> None:
@@ -277,11 +301,16 @@ def run(chats: int, seconds: float, ramp: float, conn_max_age: int, web: int) ->
             server, port = common.daphne_start(DB_NAME, conn_max_age=conn_max_age)
             servers.append(server)
             ports.append(port)
-        watched = {f"web {n + 1}": psutil.Process(server.pid) for n, server in enumerate(servers)}
+        watched: dict[str, psutil.Process | ProcessTree] = {
+            f"web {n + 1}": psutil.Process(server.pid) for n, server in enumerate(servers)
+        }
         watched |= {"wire server": psutil.Process(wire.pid), "clients (this)": psutil.Process()}
         redis = redis_process()
         if redis is not None:
             watched["redis"] = redis
+        postgres = embedded_process("postgres")
+        if postgres is not None:
+            watched["postgres"] = ProcessTree(postgres)
         before = {name: cpu_seconds(p) for name, p in watched.items()}
         wall = time.monotonic()
         tally, started = asyncio.run(clients(ports, paths, seconds))

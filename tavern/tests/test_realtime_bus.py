@@ -114,3 +114,69 @@ async def test_without_redis_local_sockets_still_get_events_and_are_told_of_the_
 
     assert near.frames == ['{"type":"token","text":"alone"}', '{"type":"done"}']
     assert far.frames == ['{"type":"done"}']
+
+
+async def test_publishers_share_round_trips_and_keep_their_order(buses):
+    """Many chats publishing at once: their events go out in a few shared pipelines, each
+    chat's in the order published, and each publisher gets its own commands' results."""
+    here, there = buses
+    topics = [f"chat.{n}" for n in range(20)]
+    far = {topic: Inbox() for topic in topics}
+    for topic in topics:
+        await there.join(topic, far[topic].subscriber)
+    client = redis.Redis.from_url(here_redis_url())
+    client.delete(*[f"bus-test:{topic}" for topic in topics])
+
+    def append(topic: str, text: str):  # type: ignore[no-untyped-def]
+        return lambda pipe: pipe.append(f"bus-test:{topic}", text)
+
+    async def chat(topic: str) -> list:
+        return [await here.publish(topic, {"n": n}, with_steps=append(topic, f"{n},")) for n in range(25)]
+
+    results = await asyncio.gather(*(chat(topic) for topic in topics))
+    for topic in topics:
+        await far[topic].until(lambda topic=topic: len(far[topic].frames) == 25)
+
+    assert all(frames == [f'{{"n":{n}}}' for n in range(25)] for frames in (far[t].frames for t in topics))
+    assert [client.get(f"bus-test:{topic}") for topic in topics] == [
+        "".join(f"{n}," for n in range(25)).encode()
+    ] * 20
+    # APPEND answers the new length; PUBLISH the listeners reached (the other bus).
+    assert results[0][0] == [len("0,"), 1]
+    assert results[0][24][0] == len("".join(f"{n}," for n in range(25)))
+    client.delete(*[f"bus-test:{topic}" for topic in topics])
+
+
+async def test_a_failing_command_fails_its_own_publish_only(buses):
+    here, _ = buses
+    client = redis.Redis.from_url(here_redis_url())
+    client.set("bus-test:not-a-list", "text")
+
+    bad, good = await asyncio.gather(
+        here.publish(TOPIC, {"n": 1}, with_steps=lambda pipe: pipe.lpush("bus-test:not-a-list", "x")),
+        here.publish(TOPIC, {"n": 2}, with_steps=lambda pipe: pipe.incr("bus-test:counter")),
+    )
+
+    assert bad is None  # WRONGTYPE: logged, this publish's results are unknown
+    assert good is not None and good[0] >= 1
+    client.delete("bus-test:not-a-list", "bus-test:counter")
+
+
+async def test_local_first_reaches_this_process_before_redis_answers(buses):
+    here, there = buses
+    near, far = Inbox(), Inbox()
+    await here.join(TOPIC, near.subscriber)
+    await there.join(TOPIC, far.subscriber)
+
+    sent = await here.publish_local_first(TOPIC, {"type": "token", "text": "a"})
+
+    assert near.frames == ['{"type":"token","text":"a"}']  # delivered before the round trip
+    assert await sent == [2]  # PUBLISH: both processes listen to the topic
+    await far.until(lambda: far.frames)
+    assert far.frames == near.frames
+
+
+def here_redis_url() -> str:
+    from django.conf import settings
+
+    return settings.REDIS_URL

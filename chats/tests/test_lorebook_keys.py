@@ -72,6 +72,9 @@ def matched(key: str, text: str, **entry_fields: object) -> bool:
         ("дракон", "драконы спят", {"match_whole_words": True}, False),
         ("<3", "love you <3", {}, True),
         ("  dragon  ", "a dragon", {}, True),
+        ("İstanbul", "we met in İSTANBUL", {}, True),
+        ("İstanbul", "we met in İstanbul.", {"match_whole_words": True}, True),
+        ("İstanbul", "we met in Istanbul", {}, False),
     ],
     ids=[
         "substring-exact-word",
@@ -91,6 +94,11 @@ def matched(key: str, text: str, **entry_fields: object) -> bool:
         "cyrillic-whole-word-rejects-longer-word",
         "symbols-only-key",
         "key-is-trimmed",
+        # "İ" lower-cases to "i" and a combining dot, which is no word character: the key is
+        # looked for as text (SillyTavern: toLowerCase().includes), not among the text's words.
+        "dotted-capital-i-any-case",
+        "dotted-capital-i-whole-word",
+        "dotted-capital-i-is-not-plain-i",
     ],
 )
 def test_plain_key_matching(key: str, text: str, entry_fields: dict[str, object], expected: bool) -> None:
@@ -391,6 +399,40 @@ def test_indexed_lookup_agrees_with_matching_each_key() -> None:
                 )
 
 
+def test_a_haystack_built_on_the_last_one_finds_what_a_fresh_one_finds() -> None:
+    # A recursion pass reads the last pass's haystack plus new pieces: it asks the old one and
+    # searches only the new pieces, or their sections (the contents a recursion piece joins).
+    rng = random.Random(4321)
+    alphabet = "abcdeAB é_'-"
+    for _ in range(300):
+        keys = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(6)]
+        keys += [
+            "/" + rng.choice(["ab", "a.c", "\\bab", "b+e", "ab\\s?e"]) + "/" + rng.choice(["", "i", "m"])
+        ]
+        keys += ["a\nb", "e\n"]  # keys holding a newline can span two pieces
+        pieces = ["".join(rng.choice(alphabet + "\n ") for _ in range(rng.randint(0, 30))) for _ in range(4)]
+        sections = [piece for piece in pieces[3].split("\n") if piece]
+        entries = [LorebookEntry(uid=i, keys=[key]) for i, key in enumerate(keys)]
+        book = lorebook_compile(BookInput(id=1, book=Lorebook(entries=entries)))
+        first = [ScanText(piece) for piece in pieces[:2]]
+        added = [ScanText(pieces[2]), ScanText.joined(sections)]
+        base = Haystack(first)
+        built_on = Haystack([*first, *added], base=base)
+        fresh = Haystack([*(ScanText(piece) for piece in pieces[:3]), ScanText("\n".join(sections))])
+        for case_sensitive in (False, True):
+            for whole_words in (False, True):
+                table = book.key_table(0, case_sensitive=case_sensitive, whole_words=whole_words)
+                lengths = table.lengths or (1, 1)
+                table.hits(base, lengths, set())  # what the last pass asked
+
+                assert set(table.hits(built_on, lengths, set())) == set(table.hits(fresh, lengths, set())), (
+                    keys,
+                    pieces,
+                    case_sensitive,
+                    whole_words,
+                )
+
+
 @pytest.mark.parametrize(
     ("key", "literal", "anchor", "piecewise", "window"),
     [
@@ -499,3 +541,37 @@ def test_compiled_book_stands_in_for_its_input() -> None:
 
     assert fresh == first_reuse == second_reuse
     assert [entry.uid for entry in fresh.entries] == [2, 1]
+
+
+def test_a_compiled_book_remembers_nothing_one_chat_could_see_in_another() -> None:
+    # Key tables remember what they found in each text (messages recur turn after turn, contents
+    # recur as recursion text): another chat with other texts must find only its own.
+    compiled = lorebook_compile(
+        BookInput(
+            id=1,
+            book=Lorebook(
+                entries=[
+                    LorebookEntry(uid=1, keys=["dragon"], content="It breathes fire."),
+                    LorebookEntry(uid=2, keys=["/FIRE/i"], content="Hot.", secondary_keys=["smoke"]),
+                    LorebookEntry(uid=3, keys=["knight"], content="Brave."),
+                ]
+            ),
+        )
+    )
+
+    def run(*said: str) -> set[int | str | None]:
+        result = lorebook_activate(
+            books=[compiled],
+            history=[ScanMessage(name="User", text=text, is_user=True) for text in said],
+            settings=ActivationSettings(),
+            state={},
+            turn=len(said),
+            rng=random.Random(0),
+            count_tokens=word_count,
+        )
+        return {entry.uid for entry in result.entries}
+
+    assert run("a dragon", "smoke rises") == {1, 2}
+    assert run("a knight") == {3}
+    assert run("a dragon") == {1}
+    assert run("a dragon", "smoke rises") == {1, 2}

@@ -202,3 +202,36 @@ def test_delay_levels_are_ranks_so_the_lowest_one_opens_with_the_first_recursion
 
     assert uids(result) == [1, 2]
     assert result.report[1].scan_pass == 2
+
+
+def test_a_key_spanning_the_chat_and_the_recursion_text_matches_in_the_recursion_pass() -> None:
+    # The buffer is the chat and the activated contents joined by newlines (SillyTavern's): a
+    # recursion pass reads only the new text for most keys, but one that can span a newline
+    # (a key holding one, a regex whose match can cross one) still reads the whole buffer.
+    book = Lorebook(
+        entries=[
+            LorebookEntry(uid=1, keys=["dragon"], content="Fire everywhere."),
+            LorebookEntry(uid=2, keys=["appears\nfire"], content="Smoke."),
+            LorebookEntry(uid=3, keys=["/appears\\sfire/i"], content="Ash."),
+        ]
+    )
+
+    result = activate(book)
+
+    assert uids(result) == [1, 2, 3]
+    assert [line.scan_pass for line in result.report] == [1, 2, 2]
+
+
+def test_a_key_spanning_two_passes_contents_matches_once_both_are_in() -> None:
+    book = Lorebook(
+        entries=[
+            LorebookEntry(uid=1, keys=["dragon"], content="It breathes fire."),
+            LorebookEntry(uid=2, keys=["fire"], content="Smoke rises."),
+            LorebookEntry(uid=3, keys=["fire.\nsmoke"], content="Ash falls."),
+        ]
+    )
+
+    result = activate(book)
+
+    assert uids(result) == [1, 2, 3]
+    assert [line.scan_pass for line in result.report] == [1, 2, 3]

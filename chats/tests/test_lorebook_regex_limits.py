@@ -10,7 +10,13 @@ import pytest
 
 from characters.cards.lorebook import regex_limits
 from characters.cards.lorebook.book import Lorebook, LorebookEntry
-from chats.prompting.lorebook import ActivationSettings, BookInput, ScanMessage, lorebook_activate
+from chats.prompting.lorebook import (
+    ActivationSettings,
+    BookInput,
+    ScanMessage,
+    lorebook_activate,
+    lorebook_compile,
+)
 
 # `regex` finishes (a+)+$ at once; alternatives of different lengths still explode.
 SLOW_KEY = "/(a|aa)+$/"
@@ -37,6 +43,43 @@ def test_a_regex_that_runs_out_of_time_counts_as_no_match_and_is_reported():
 
     assert [entry.uid for entry in result.entries] == [2]
     assert result.regex_timeouts == (SLOW_KEY,)
+
+
+def test_a_regex_answer_cut_short_by_the_time_limit_is_not_remembered(monkeypatch):
+    # Key tables remember a regex key's answer for an entry's content across calls (contents come
+    # back as recursion text every turn), but not an answer the time limit made up.
+    book = lorebook_compile(
+        BookInput(
+            id="b",
+            book=Lorebook(
+                entries=[
+                    LorebookEntry(uid=1, keys=["dragon"], content="The dragon hums zzza."),
+                    LorebookEntry(uid=2, keys=["/hums? zzz/"], content="A bee."),
+                ]
+            ),
+        )
+    )
+
+    def run():
+        return lorebook_activate(
+            books=[book],
+            history=[ScanMessage(name="User", text="a dragon", is_user=True)],
+            settings=ActivationSettings(),
+            state={},
+            turn=1,
+            rng=random.Random(0),
+            count_tokens=lambda text: len(text.split()),
+        )
+
+    monkeypatch.setattr(regex_limits, "SEARCH_SECONDS", 0.0)
+    cut_short = run()
+    monkeypatch.undo()
+    in_time = run()
+
+    assert [entry.uid for entry in cut_short.entries] == [1]
+    assert cut_short.regex_timeouts == ("/hums? zzz/",)
+    assert sorted(entry.uid for entry in in_time.entries) == [1, 2]
+    assert in_time.regex_timeouts == ()
 
 
 def test_many_slow_regexes_share_one_budget():

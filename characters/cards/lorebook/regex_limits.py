@@ -89,6 +89,13 @@ def regex_find(
         return None
 
 
+def regex_timed_out(key: str) -> bool:
+    """Whether a search for `key` ran out of time in the current budget: an answer not to keep
+    beyond it (True when no budget is open, since then nothing records it)."""
+    budget = _budget.get()
+    return budget is None or key in budget.timed_out
+
+
 def _timed_out(budget: RegexBudget | None, key: str) -> None:
     if budget is not None and key not in budget.timed_out:
         budget.timed_out.append(key)

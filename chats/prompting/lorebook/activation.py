@@ -32,24 +32,20 @@ import dataclasses
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
+from itertools import chain
+from operator import attrgetter
 
 from characters.cards.lorebook.book import LorebookEntry
 from characters.cards.lorebook.regex_limits import regex_budget
-from chats.prompting.lorebook.book_run import Activated, BookRun, Candidate, setting
+from chats.prompting.lorebook.book_run import Activated, BookRun, Candidate, PassOrder, setting
 from chats.prompting.lorebook.budget import BudgetPool, lorebook_budget
-from chats.prompting.lorebook.compiled import (
-    CompiledBook,
-    CompiledEntry,
-    KeyTable,
-    ScanProfile,
-    lorebook_compile,
-)
+from chats.prompting.lorebook.compiled import CompiledBook, CompiledEntry, ScanProfile, lorebook_compile
 from chats.prompting.lorebook.entry_matching import group_score, primary_key_match, secondary_logic_check
 from chats.prompting.lorebook.groups import inclusion_groups_filter
 from chats.prompting.lorebook.inputs import ActivationSettings, BookInput, ScanExtras, ScanMessage
-from chats.prompting.lorebook.keys import Key
+from chats.prompting.lorebook.key_table import Bits, KeySearch, KeyTable
 from chats.prompting.lorebook.report import Reason
-from chats.prompting.lorebook.result import ActivatedEntry, ActivationResult
+from chats.prompting.lorebook.result import ActivationResult
 from chats.prompting.lorebook.scan_buffer import ScanBuffer
 from chats.prompting.lorebook.scan_text import Haystack, LengthRange
 from chats.prompting.lorebook.timed_effects import timed_effects_now, timed_effects_record
@@ -121,8 +117,9 @@ class _ActivationRun:
         self.count_tokens = count_tokens
         self.buffer = ScanBuffer(history=history, extras=extras, settings=settings)
         self.global_pool = BudgetPool(lorebook_budget(settings))
+        order = PassOrder.of(books)
         self.books = [
-            BookRun(position=position, compiled=book, settings=settings, pool=self._pool(book))
+            BookRun(position=position, compiled=book, settings=settings, pool=self._pool(book), order=order)
             for position, book in enumerate(books)
         ]
         self.lengths = _lengths(table for book in self.books for _, table in book.tables)
@@ -189,15 +186,7 @@ class _ActivationRun:
         if scan is _Scan.RECURSION:
             self.highest_level_scanned = max(self.highest_level_scanned, self.level)
         candidates = self._candidates(scan)
-        candidates.sort(
-            key=lambda c: (
-                not c.sticky,
-                -c.entry.order,
-                not c.entry.constant,
-                c.book.position,
-                c.compiled.uid_rank,
-            )
-        )
+        candidates.sort(key=attrgetter("rank"))
         losers = inclusion_groups_filter(
             candidates,
             active_groups=self.active_groups,
@@ -214,111 +203,139 @@ class _ActivationRun:
                     self._decide(candidate, Reason.GROUP_LOST, loss.detail)  # else keep how it first lost
                 continue
             if self._admit(candidate):
-                entry = candidate.entry
+                entry = candidate.compiled.entry
                 if candidate.book.recursive and not entry.prevent_recursion and entry.content:
                     feeds.append(entry.content)
         return feeds
 
     def _candidates(self, scan: _Scan) -> list[Candidate]:
         candidates: list[Candidate] = []
+        matched = "matched" if scan is _Scan.INITIAL else f"matched ({scan.value} pass {self.pass_number})"
         for book in self.books:
             forced = dict.fromkeys([*book.compiled.constants, *book.sticky])
             for index in forced:
-                candidate = self._consider(book, index, scan)
+                candidate = self._forced_candidate(book, book.compiled.entries[index], scan)
                 if candidate is not None:
                     candidates.append(candidate)
+            skip = book.done.union(book.blocked, forced)
             for profile, table in book.tables:
                 haystack = self._haystack(book, profile, scan)
                 if haystack is None:
                     continue
-                for index, known in table.hits(haystack, self.lengths, book.done).items():
-                    if index not in forced:
-                        candidate = self._consider(book, index, scan, known=known)
+                search = table.searcher(haystack, self.lengths)
+                secondary = table.finds(haystack, self.lengths).secondary
+                for index, bits in table.hits(haystack, self.lengths, book.done).items():
+                    if index not in skip:
+                        compiled = book.compiled.entries[index]
+                        candidate = self._keyed_candidate(
+                            book, compiled, scan, search, bits, secondary.get(index, 0), matched
+                        )
                         if candidate is not None:
                             candidates.append(candidate)
         return candidates
 
-    def _consider(
-        self, book: BookRun, index: int, scan: _Scan, *, known: Key | None = None
-    ) -> Candidate | None:
-        if index in book.done or index in book.blocked:
-            return None
-        compiled = book.compiled.entries[index]
-        entry = compiled.entry
-        if entry.disabled:
+    def _forced_candidate(self, book: BookRun, compiled: CompiledEntry, scan: _Scan) -> Candidate | None:
+        """A constant or sticky entry, unless done, blocked, disabled or waiting for its recursion level."""
+        if compiled.index in book.done or compiled.index in book.blocked or compiled.entry.disabled:
             return None
         sticky = self.timers.sticky.get(compiled.timer_key)
-        level = compiled.recursion_level
-        if level and sticky is None and (scan is not _Scan.RECURSION or level > self.level):
+        if sticky is None and self._waits_for_level(compiled, scan):
             return None
-        haystack = self._haystack(book, compiled.profile, scan)
-        if entry.constant:
-            return Candidate(book, compiled, haystack, sticky is not None, Reason.CONSTANT, "constant")
+        search = self._searcher(book, compiled, scan)
+        if compiled.entry.constant:
+            is_sticky = sticky is not None
+            rank = book.rank(compiled, sticky=is_sticky)
+            return Candidate(book, compiled, search, is_sticky, Reason.CONSTANT, "constant", rank)
         if sticky is not None:
             detail = f"sticky since turn {sticky['start']}, until turn {sticky['end']}"
-            return Candidate(book, compiled, haystack, True, Reason.STICKY, detail)
+            return Candidate(
+                book, compiled, search, True, Reason.STICKY, detail, book.rank(compiled, sticky=True)
+            )
+        return None
+
+    def _keyed_candidate(
+        self,
+        book: BookRun,
+        compiled: CompiledEntry,
+        scan: _Scan,
+        search: KeySearch,
+        primary_bits: Bits,
+        secondary_bits: Bits,
+        matched: str,
+    ) -> Candidate | None:
+        """An entry its key table found (not constant, done or blocked), if its secondary logic
+        lets it through; `matched` ends the report's detail."""
+        if self.timers.sticky and compiled.timer_key in self.timers.sticky:
+            return self._forced_candidate(book, compiled, scan)  # shares its uid with a sticky entry
+        if compiled.recursion_level and self._waits_for_level(compiled, scan):
+            return None
+        key = primary_key_match(compiled, search, primary_bits)
+        if key is None:
+            return None
+        detail = f'key "{key.text}" {matched}'
+        if compiled.secondary:
+            passed, why = secondary_logic_check(compiled, search, secondary_bits)
+            if not passed:
+                book.decide(compiled, Reason.SECONDARY_FAILED, f"{detail}, but {why}", self.pass_number)
+                return None
+            detail += f", {why}"
+        rank = book.rank(compiled, sticky=False)
+        return Candidate(
+            book, compiled, search, False, Reason.KEY_MATCHED, detail, rank, primary_bits, secondary_bits
+        )
+
+    def _searcher(self, book: BookRun, compiled: CompiledEntry, scan: _Scan) -> KeySearch | None:
+        """How to search the entry's haystack for its keys; None when it reads nothing."""
+        haystack = self._haystack(book, compiled.profile, scan)
         if haystack is None:
             return None
         options = self._options(compiled)
-        key = primary_key_match(compiled, haystack, known=known, **options)
-        if key is None:
-            return None
-        detail = f'key "{key.text}" matched'
-        if scan is not _Scan.INITIAL:
-            detail += f" ({scan.value} pass {self.pass_number})"
-        if compiled.secondary:
-            passed, why = secondary_logic_check(compiled, haystack, **options)
-            if not passed:
-                book.decide(
-                    compiled, Reason.SECONDARY_FAILED, f"{detail}, but {why}", scan_pass=self.pass_number
-                )
-                return None
-            detail += f", {why}"
-        return Candidate(book, compiled, haystack, False, Reason.KEY_MATCHED, detail)
+        return lambda key: key.matches(haystack, **options)
+
+    def _waits_for_level(self, compiled: CompiledEntry, scan: _Scan) -> bool:
+        """A delay_until_recursion entry waits for a recursion pass of its level."""
+        level = compiled.recursion_level
+        return bool(level) and (scan is not _Scan.RECURSION or level > self.level)
 
     def _admit(self, candidate: Candidate) -> bool:
         """Roll the entry's probability and spend its tokens; True if it is activated."""
-        entry, book = candidate.entry, candidate.book
-        if book.pool.overflowed and not entry.ignore_budget:
-            self._decide(
-                candidate,
-                Reason.BUDGET_EXCEEDED,
-                f"the budget of {book.pool.budget} tokens was already spent",
-            )
+        compiled, book = candidate.compiled, candidate.book
+        entry, pool = compiled.entry, book.pool
+        if pool.overflowed and not entry.ignore_budget:
+            detail = f"the budget of {pool.budget} tokens was already spent"
+            book.decide(compiled, Reason.BUDGET_EXCEEDED, detail, self.pass_number)
             return False
         detail = candidate.detail
         if entry.use_probability and entry.probability < 100 and not candidate.sticky:
             roll = self.rng.random() * 100
             if roll > entry.probability:
-                book.done.add(candidate.compiled.index)  # SillyTavern rolls once per entry and call
-                self._decide(
-                    candidate,
-                    Reason.PROBABILITY_FAILED,
-                    f"{detail}, but rolled {roll:.1f} > {entry.probability}%",
-                )
+                book.done.add(compiled.index)  # SillyTavern rolls once per entry and call
+                detail = f"{detail}, but rolled {roll:.1f} > {entry.probability}%"
+                book.decide(compiled, Reason.PROBABILITY_FAILED, detail, self.pass_number)
                 return False
             detail += f", rolled {roll:.1f} <= {entry.probability}%"
-        tokens = candidate.compiled.tokens(self.count_tokens)
-        if not book.pool.spend(tokens, ignore_budget=entry.ignore_budget):
-            self._decide(
-                candidate,
-                Reason.BUDGET_EXCEEDED,
-                f"{detail}, but its {tokens} tokens did not fit ({book.pool.used} of {book.pool.budget} used)",
-            )
+        tokens = compiled.tokens(self.count_tokens)
+        if not pool.spend(tokens, ignore_budget=entry.ignore_budget):
+            detail = f"{detail}, but its {tokens} tokens did not fit ({pool.used} of {pool.budget} used)"
+            book.decide(compiled, Reason.BUDGET_EXCEEDED, detail, self.pass_number)
             return False
         if entry.ignore_budget:
             detail += ", ignores the budget"
-        if not entry.content.strip():
+        if not compiled.inserts:
             detail += "; its content is empty, nothing is inserted"
-        book.done.add(candidate.compiled.index)
-        self.activated.append(Activated(book, candidate.compiled, candidate.reason, tokens))
-        for group in candidate.compiled.groups:
-            self.active_groups.setdefault(group, candidate.compiled.label)
-        self._decide(candidate, candidate.reason, detail, activated=True)
+        book.done.add(compiled.index)
+        self.activated.append(Activated(book, compiled, candidate.reason, tokens))
+        for group in compiled.groups:
+            self.active_groups.setdefault(group, compiled.label)
+        book.decide(compiled, candidate.reason, detail, self.pass_number, activated=True)
         return True
 
     def _score(self, candidate: Candidate) -> int:
-        return group_score(candidate.compiled, candidate.haystack, **self._options(candidate.compiled))
+        if candidate.search is None:
+            return 0
+        return group_score(
+            candidate.compiled, candidate.search, candidate.primary_bits, candidate.secondary_bits
+        )
 
     def _options(self, compiled: CompiledEntry) -> dict[str, bool]:
         return {
@@ -336,19 +353,12 @@ class _ActivationRun:
     # -- the report and the result -----------------------------------------------------------
 
     def _decide(self, candidate: Candidate, reason: Reason, detail: str, *, activated: bool = False) -> None:
-        candidate.book.decide(
-            candidate.compiled, reason, detail, scan_pass=self.pass_number, activated=activated
-        )
+        candidate.book.decide(candidate.compiled, reason, detail, self.pass_number, activated)
 
     def _build_result(self) -> ActivationResult:
         inserted = sorted(
-            (item for item in self.activated if item.compiled.entry.content.strip()),
-            key=lambda item: (
-                -item.compiled.entry.order,
-                not item.compiled.entry.constant,
-                item.book.position,
-                item.compiled.uid_rank,
-            ),
+            (item for item in self.activated if item.compiled.inserts),
+            key=lambda item: item.book.rank(item.compiled, sticky=False),
             reverse=True,  # lower orders first: higher ones end up nearer the chat's end
         )
         state = timed_effects_record(
@@ -361,7 +371,10 @@ class _ActivationRun:
         if self.settings.overflow_alert and global_pool.overflowed:
             alert = f"World info budget reached after {len(self.activated)} entries."
         return ActivationResult(
-            entries=tuple(_activated_entry(item) for item in inserted),
+            entries=tuple(
+                item.compiled.activated_entry(item.book.compiled.id, item.reason, item.tokens)
+                for item in inserted
+            ),
             tokens_used=sum(item.tokens for item in self.activated),
             budget=global_pool.budget,
             budget_overflowed=global_pool.overflowed,
@@ -372,29 +385,13 @@ class _ActivationRun:
             },
             state=state,
             report=tuple(
-                line
-                for book in self.books
-                for line in book.report_lines(highest_level_scanned=self.highest_level_scanned)
+                chain.from_iterable(
+                    book.report_lines(highest_level_scanned=self.highest_level_scanned) for book in self.books
+                )
             ),
             passes=self.pass_number,
             alert=alert,
         )
-
-
-def _activated_entry(item: Activated) -> ActivatedEntry:
-    entry = item.compiled.entry
-    return ActivatedEntry(
-        book_id=item.book.compiled.id,
-        entry=entry,
-        content=entry.content,
-        position=entry.position,
-        depth=entry.depth,
-        role=entry.role,
-        order=entry.order,
-        outlet_name=entry.outlet_name,
-        reason=item.reason,
-        tokens=item.tokens,
-    )
 
 
 def _lengths(tables: Iterable[KeyTable]) -> LengthRange:

@@ -8,15 +8,15 @@ caches), so a caller can keep one per book, keyed by the book's id and
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import chain
 
 from characters.cards.lorebook.book import LorebookEntry
 from chats.prompting.lorebook.inputs import BookId, BookInput
-from chats.prompting.lorebook.keys import Key, PlainKey, RegexKey, key_parse
+from chats.prompting.lorebook.key_table import Bits, KeyTable, indexed_bits, key_table_build
+from chats.prompting.lorebook.keys import Key, RegexKey, key_parse
 from chats.prompting.lorebook.report import EntryReport, Reason, entry_label
-from chats.prompting.lorebook.scan_text import Haystack, LengthRange
+from chats.prompting.lorebook.result import ActivatedEntry
 
 # LorebookEntry flag -> ScanExtras field, in the order SillyTavern appends them to the buffer.
 EXTRA_FLAGS = (
@@ -28,6 +28,7 @@ EXTRA_FLAGS = (
     ("match_creator_notes", "creator_notes"),
 )
 UidRank = tuple[int, int, str, int]
+Priority = tuple[int, bool]  # order descending, then constants first: the lower comes first
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +51,17 @@ class CompiledEntry:
     label: str  # how other entries' report details name it
     primary: tuple[Key, ...]
     secondary: tuple[Key, ...]  # only when the entry is selective
+    primary_indexed: Bits  # its keys a KeyTable looks up (the others are searched for)
+    secondary_indexed: Bits
     groups: tuple[str, ...]
     recursion_level: int  # delay_until_recursion: 0 none, True is 1
     profile: ScanProfile  # without members
+    priority: Priority
     uid_rank: UidRank  # the last tie-break between equal orders
     idle_report: EntryReport  # what the report says if no pass decides anything about it
+    inserts: bool  # its content is not blank: an activation puts it in the prompt
     _token_count: tuple[Callable[[str], int], int] | None = None  # the counter, and its count
+    _activations: dict[tuple[BookId, Reason, int], ActivatedEntry] = field(default_factory=dict)
 
     def tokens(self, count_tokens: Callable[[str], int]) -> int:
         known = self._token_count
@@ -65,55 +71,26 @@ class CompiledEntry:
         self._token_count = (count_tokens, tokens)
         return tokens
 
-
-@dataclass(frozen=True, eq=False)
-class KeyTable:
-    """A profile's primary keys under one case and whole-word setting, arranged for lookup."""
-
-    whole_words: bool
-    case_sensitive: bool
-    exact: dict[str, tuple[tuple[PlainKey, int], ...]]  # word keys: found by set membership alone
-    exact_forms: frozenset[str]
-    anchored: dict[str, tuple[tuple[PlainKey, int], ...]]  # other keys, by their longest word
-    anchor_forms: frozenset[str]
-    unanchored: tuple[tuple[PlainKey, int], ...]  # keys with no word character: always checked
-    regex_anchored: dict[str, tuple[tuple[RegexKey, int], ...]]  # regex keys, by RegexKey.anchor
-    regex_anchor_forms: frozenset[str]
-    regex_unanchored: tuple[tuple[RegexKey, int], ...]
-    lengths: LengthRange | None  # word lengths looked up among substrings; None: none are
-
-    def hits(self, haystack: Haystack, lengths: LengthRange, skip: Set[int]) -> dict[int, Key]:
-        """The members with a primary key in `haystack`, each with one such key; `skip`ped ones may be left out."""
-        case, whole = self.case_sensitive, self.whole_words
-        found: dict[int, Key] = {}
-        if self.exact_forms:
-            words = haystack.tokens(case) if whole else haystack.substrings(case, lengths)
-            for form in self.exact_forms & words:
-                for exact_key, index in self.exact[form]:
-                    found.setdefault(index, exact_key)
-        if self.anchor_forms:
-            for anchor in self.anchor_forms & haystack.substrings(case, lengths):
-                for key, index in self.anchored[anchor]:
-                    if index not in found and key.matches(haystack, case_sensitive=case, whole_words=whole):
-                        found[index] = key
-        for plain_key, index in self.unanchored:
-            if index not in found and plain_key.matches(haystack, case_sensitive=case, whole_words=whole):
-                found[index] = plain_key
-        regex_keys: Iterable[tuple[RegexKey, int]] = self.regex_unanchored
-        if self.regex_anchor_forms:
-            if haystack.fold_exceptions():
-                regex_keys = chain(regex_keys, *self.regex_anchored.values())
-            else:
-                present = self.regex_anchor_forms & haystack.substrings(False, lengths)
-                regex_keys = chain(regex_keys, *(self.regex_anchored[anchor] for anchor in present))
-        for regex_key, index in regex_keys:
-            if (
-                index not in found
-                and index not in skip
-                and regex_key.matches(haystack, case_sensitive=case, whole_words=whole)
-            ):
-                found[index] = regex_key
-        return found
+    def activated_entry(self, book_id: BookId, reason: Reason, tokens: int) -> ActivatedEntry:
+        """What a result lists for it: the same every time it activates for the same reason."""
+        cache_key = (book_id, reason, tokens)
+        activated = self._activations.get(cache_key)
+        if activated is None:
+            entry = self.entry
+            activated = ActivatedEntry(
+                book_id=book_id,
+                entry=entry,
+                content=entry.content,
+                position=entry.position,
+                depth=entry.depth,
+                role=entry.role,
+                order=entry.order,
+                outlet_name=entry.outlet_name,
+                reason=reason,
+                tokens=tokens,
+            )
+            self._activations[cache_key] = activated
+        return activated
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +103,8 @@ class CompiledBook:
     delayed: tuple[int, ...]  # enabled entries with a delay
     recursion_delayed: tuple[int, ...]  # enabled delay_until_recursion entries
     by_timer_key: dict[str, int]
+    priorities: frozenset[Priority]  # those its entries have
+    ranks: tuple[int, ...]  # each entry's place in the book by priority, then uid
     _tables: dict[tuple[int, bool, bool], KeyTable] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -134,8 +113,13 @@ class CompiledBook:
         table = self._tables.get(cache_key)
         if table is None:
             with self._lock:
-                table = self._tables.get(cache_key) or _key_table(
-                    self, self.profiles[profile], case_sensitive=case_sensitive, whole_words=whole_words
+                table = self._tables.get(cache_key) or key_table_build(
+                    (
+                        (index, self.entries[index].primary, self.entries[index].secondary)
+                        for index in self.profiles[profile].members
+                    ),
+                    case_sensitive=case_sensitive,
+                    whole_words=whole_words,
                 )
                 self._tables[cache_key] = table
         return table
@@ -150,6 +134,11 @@ def lorebook_compile(book: BookInput) -> CompiledBook:
             continue
         members.setdefault(compiled.profile, []).append(compiled.index)
     profiles = tuple(replace(profile, members=tuple(indexes)) for profile, indexes in members.items())
+    ranks = [0] * len(entries)
+    for rank, compiled in enumerate(
+        sorted(entries, key=lambda compiled: (compiled.priority, compiled.uid_rank))
+    ):
+        ranks[compiled.index] = rank
     return CompiledBook(
         id=book.id,
         input=book,
@@ -159,6 +148,8 @@ def lorebook_compile(book: BookInput) -> CompiledBook:
         delayed=tuple(c.index for c in enabled if (c.entry.delay or 0) > 0),
         recursion_delayed=tuple(c.index for c in enabled if c.recursion_level),
         by_timer_key={compiled.timer_key: compiled.index for compiled in entries},
+        priorities=frozenset(compiled.priority for compiled in entries),
+        ranks=tuple(ranks),
     )
 
 
@@ -171,6 +162,8 @@ def _compile_entry(book_id: BookId, index: int, entry: LorebookEntry) -> Compile
     uid = entry.uid if entry.uid is not None else index  # SillyTavern numbers id-less card entries
     primary = tuple(key for key in map(key_parse, entry.keys) if key is not None)
     secondary = tuple(key for key in map(key_parse, entry.secondary_keys) if key is not None)
+    if not entry.selective:
+        secondary = ()
     level = entry.delay_until_recursion
     return CompiledEntry(
         index=index,
@@ -178,12 +171,16 @@ def _compile_entry(book_id: BookId, index: int, entry: LorebookEntry) -> Compile
         timer_key=timer_key(book_id, uid),
         label=entry_label(book_id=book_id, uid=uid, comment=entry.comment),
         primary=primary,
-        secondary=secondary if entry.selective else (),
+        secondary=secondary,
+        primary_indexed=indexed_bits(primary),
+        secondary_indexed=indexed_bits(secondary),
         groups=tuple(name.strip() for name in entry.group.split(",") if name.strip()),
         recursion_level=1 if level is True else max(0, int(level)),
         profile=_profile(entry),
+        priority=(-entry.order, not entry.constant),
         uid_rank=_uid_rank(entry.uid, index),
         idle_report=_idle_report(book_id, entry, primary),
+        inserts=bool(entry.content.strip()),
     )
 
 
@@ -218,41 +215,4 @@ def _profile(entry: LorebookEntry) -> ScanProfile:
         case_sensitive=entry.case_sensitive,
         match_whole_words=entry.match_whole_words,
         scans_recursion=not entry.exclude_recursion,
-    )
-
-
-def _key_table(
-    book: CompiledBook, profile: ScanProfile, *, case_sensitive: bool, whole_words: bool
-) -> KeyTable:
-    exact: dict[str, dict[int, PlainKey]] = {}
-    anchored: dict[str, list[tuple[PlainKey, int]]] = {}
-    unanchored: list[tuple[PlainKey, int]] = []
-    regex_anchored: dict[str, list[tuple[RegexKey, int]]] = {}
-    regex_unanchored: list[tuple[RegexKey, int]] = []
-    for index in profile.members:
-        for key in book.entries[index].primary:
-            if isinstance(key, RegexKey):
-                if key.pattern is not None and key.anchor:
-                    regex_anchored.setdefault(key.anchor, []).append((key, index))
-                elif key.pattern is not None:
-                    regex_unanchored.append((key, index))
-            elif key.is_word:
-                exact.setdefault(key.form(case_sensitive), {}).setdefault(index, key)
-            elif anchor := key.anchor(case_sensitive):
-                anchored.setdefault(anchor, []).append((key, index))
-            else:
-                unanchored.append((key, index))
-    looked_up = [*anchored, *regex_anchored] if whole_words else [*exact, *anchored, *regex_anchored]
-    return KeyTable(
-        whole_words=whole_words,
-        case_sensitive=case_sensitive,
-        exact={form: tuple((key, index) for index, key in keys.items()) for form, keys in exact.items()},
-        exact_forms=frozenset(exact),
-        anchored={anchor: tuple(keys) for anchor, keys in anchored.items()},
-        anchor_forms=frozenset(anchored),
-        unanchored=tuple(unanchored),
-        regex_anchored={anchor: tuple(keys) for anchor, keys in regex_anchored.items()},
-        regex_anchor_forms=frozenset(regex_anchored),
-        regex_unanchored=tuple(regex_unanchored),
-        lengths=(min(map(len, looked_up)), max(map(len, looked_up))) if looked_up else None,
     )

@@ -64,11 +64,10 @@ def inclusion_groups_filter(
         sticky = [member for member in group if member.sticky]
         if sticky:
             sticky_groups.add(name)
+            loss = GroupLoss(name, f'lost group "{name}" to sticky {sticky[0].label}')
             for member in group:
                 if not member.sticky:
-                    losers.setdefault(
-                        member, GroupLoss(name, f'lost group "{name}" to sticky {sticky[0].label}')
-                    )
+                    losers.setdefault(member, loss)
             continue
         if not (use_group_scoring or any(member.entry.use_group_scoring for member in group)):
             continue
@@ -90,10 +89,11 @@ def inclusion_groups_filter(
             continue
         contenders = [member for member in group if member not in losers]
         if name in active_groups:
+            loss = GroupLoss(
+                name, f'group "{name}" was already won by {active_groups[name]}', earlier_winner=True
+            )
             for member in contenders:
-                losers[member] = GroupLoss(
-                    name, f'group "{name}" was already won by {active_groups[name]}', earlier_winner=True
-                )
+                losers[member] = loss
             continue
         if len(contenders) <= 1:
             continue
@@ -103,9 +103,10 @@ def inclusion_groups_filter(
             how = "group override, highest order"
         else:
             winner, how = _weighted_roll(contenders, rng)
+        loss = GroupLoss(name, f'lost group "{name}" to {winner.label} ({how})')
         for member in contenders:
             if member is not winner:
-                losers[member] = GroupLoss(name, f'lost group "{name}" to {winner.label} ({how})')
+                losers[member] = loss
     return losers
 
 

@@ -1,10 +1,11 @@
 """Lorebook keys, parsed once: plain text (substring or whole word) or a `/pattern/flags` regex.
 
-A key is matched against a `KeyText`: a piece of the scan buffer, or a whole
-buffer (`KeyHaystack`) made of pieces joined by newlines. A key that cannot
-straddle a newline matches the buffer exactly when it matches one of its pieces,
-so it asks the buffer to try the pieces (each remembers its answers across the
-passes of one activation) instead of searching the ever longer joined text.
+A key is matched against a `KeyText`: a piece of the scan buffer (`KeyPiece`),
+or a whole buffer (`KeyHaystack`) made of pieces joined by newlines. A key that
+cannot straddle a newline matches the buffer exactly when it matches one of its
+pieces, so it asks the buffer to try the pieces (each remembers its answers
+across the passes of one activation) instead of searching the ever longer
+joined text; only a key that can straddle one searches the joined text.
 """
 
 from __future__ import annotations
@@ -28,13 +29,17 @@ _MOST_WINDOWS = 64  # past that many occurrences one search of the rest is cheap
 class KeyText(Protocol):
     def text(self, case_sensitive: bool) -> str: ...  # lower-cased unless case_sensitive
 
-    def tokens(self, case_sensitive: bool) -> Set[str]: ...  # its maximal runs of word characters
-
     def contains_word(self, form: str, case_sensitive: bool) -> bool: ...  # for forms of word characters
 
     def folded(self) -> str: ...  # text_fold() of the raw text
 
     def fold_exceptions(self) -> bool: ...  # has_fold_exceptions() of the raw text
+
+
+class KeyPiece(KeyText, Protocol):
+    def tokens(self, case_sensitive: bool) -> Set[str]: ...  # its maximal runs of word characters
+
+    def lacks_word(self, form: str, case_sensitive: bool) -> bool: ...  # surely not in it; False: unknown
 
 
 class KeyHaystack(KeyText, Protocol):
@@ -62,9 +67,10 @@ class PlainKey:
 
     text: str
     lower: str
-    is_word: bool  # only word characters: it can never straddle two words
+    is_word: bool  # only word characters, lower-cased too: it can never straddle two words
     has_space: bool  # whole-word matching falls back to a substring match
-    _anchors: dict[bool, str] = field(default_factory=dict)
+    multiline: bool  # holds a newline: it can straddle two pieces of a scan buffer
+    _word_runs: dict[bool, tuple[str, ...]] = field(default_factory=dict)
     _whole_patterns: dict[bool, re.Pattern[str]] = field(default_factory=dict)
 
     def form(self, case_sensitive: bool) -> str:
@@ -72,25 +78,33 @@ class PlainKey:
 
     def anchor(self, case_sensitive: bool) -> str:
         """Its longest run of word characters: any occurrence of the key contains it."""
-        anchor = self._anchors.get(case_sensitive)
-        if anchor is None:
-            anchor = max(WORD_RUN.findall(self.form(case_sensitive)), key=len, default="")
-            self._anchors[case_sensitive] = anchor
-        return anchor
+        runs = self.word_runs(case_sensitive)
+        return runs[0] if runs else ""
+
+    def word_runs(self, case_sensitive: bool) -> tuple[str, ...]:
+        """Its runs of word characters, longest first: each lies in one word of any text holding the key."""
+        runs = self._word_runs.get(case_sensitive)
+        if runs is None:
+            runs = tuple(sorted(WORD_RUN.findall(self.form(case_sensitive)), key=len, reverse=True))
+            self._word_runs[case_sensitive] = runs
+        return runs
 
     def matches(self, haystack: KeyHaystack, *, case_sensitive: bool, whole_words: bool) -> bool:
-        form = self.form(case_sensitive)
-        if self.is_word:
-            if whole_words:
-                return form in haystack.tokens(case_sensitive)
-            return haystack.contains_word(form, case_sensitive)
-        if "\n" in form:
+        if self.multiline:
             return self._found_in(haystack, case_sensitive=case_sensitive, whole_words=whole_words)
         return haystack.any_piece(self, case_sensitive=case_sensitive, whole_words=whole_words)
 
-    def piece_matches(self, piece: KeyText, *, case_sensitive: bool, whole_words: bool) -> bool:
-        anchor = self.anchor(case_sensitive)
-        if anchor and not piece.contains_word(anchor, case_sensitive):
+    def piece_matches(self, piece: KeyPiece, *, case_sensitive: bool, whole_words: bool) -> bool:
+        if self.is_word:  # a word key is a whole word exactly when it is one of the piece's words
+            form = self.form(case_sensitive)
+            if whole_words:
+                return form in piece.tokens(case_sensitive)
+            return piece.contains_word(form, case_sensitive)
+        runs = self.word_runs(case_sensitive)
+        if runs and not piece.contains_word(runs[0], case_sensitive):
+            return False
+        # A set lookup per other word spares most searches of a long piece (the recursion text).
+        if any(piece.lacks_word(run, case_sensitive) for run in runs[1:]):
             return False
         return self._found_in(piece, case_sensitive=case_sensitive, whole_words=whole_words)
 
@@ -196,6 +210,8 @@ def key_parse(raw: str) -> Key | None:
     return PlainKey(
         text=text,
         lower=text.lower(),
-        is_word=_WHOLE_WORD.match(text) is not None,
+        # "İ" lower-cases to "i" and a combining dot, which is no word character.
+        is_word=_WHOLE_WORD.match(text) is not None and _WHOLE_WORD.match(text.lower()) is not None,
         has_space=_SPACE.search(text) is not None,
+        multiline="\n" in text,
     )

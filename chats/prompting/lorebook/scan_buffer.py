@@ -23,6 +23,8 @@ class ScanBuffer:
         self.recursion: list[ScanText] = []
         self.skew = 0  # messages added to the scan depth by min activations
         self._haystacks: dict[tuple[object, ...], Haystack | None] = {}
+        # The haystack with the most recursion text, by what else it reads: the next pass's base.
+        self._latest: dict[tuple[int, tuple[str, ...]], tuple[int, Haystack]] = {}
 
     def haystack(
         self, profile: ScanProfile, *, book_scan_depth: int | None, with_recursion: bool
@@ -36,19 +38,25 @@ class ScanBuffer:
         recursion = len(self.recursion) if with_recursion and profile.scans_recursion else 0
         cache_key = (depth, profile.extras, recursion)
         if cache_key not in self._haystacks:
-            if depth <= 0:
-                self._haystacks[cache_key] = None
-            else:
-                parts = [
-                    *self.messages[:depth],
-                    *(self.extras[name] for name in profile.extras if name in self.extras),
-                    *self.recursion[:recursion],
-                ]
-                self._haystacks[cache_key] = Haystack(parts)
+            self._haystacks[cache_key] = None if depth <= 0 else self._build(depth, profile.extras, recursion)
         return self._haystacks[cache_key]
 
+    def _build(self, depth: int, extras: tuple[str, ...], recursion: int) -> Haystack:
+        parts = [
+            *self.messages[:depth],
+            *(self.extras[name] for name in extras if name in self.extras),
+            *self.recursion[:recursion],
+        ]
+        # The same chat and extras with less recursion text: what this pass adds to the last one's.
+        latest = self._latest.get((depth, extras))
+        base = latest[1] if latest is not None and latest[0] < recursion else None
+        haystack = Haystack(parts, base=base)
+        if latest is None or latest[0] < recursion:
+            self._latest[(depth, extras)] = (recursion, haystack)
+        return haystack
+
     def add_recursion(self, contents: Sequence[str]) -> None:
-        self.recursion.append(ScanText("\n".join(contents)))
+        self.recursion.append(ScanText.joined(contents))
 
     def widen(self) -> bool:
         """Scan one message deeper for min activations; False when the limit is reached."""

@@ -97,6 +97,8 @@ def timed_effects_record(
     """The state after this turn: activated entries start the effects they do not have yet."""
     state: TimedEffectsState = {key: EntryTimers(**timers) for key, timers in now.state.items()}
     for key, entry in activated:
+        if entry.sticky is None and entry.cooldown is None:
+            continue  # most entries have neither
         for effect_type in _EFFECT_TYPES:
             duration = _duration(entry, effect_type)
             if duration and effect_type not in state.get(key, {}):

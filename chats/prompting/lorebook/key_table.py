@@ -24,7 +24,7 @@ from itertools import chain
 from characters.cards.lorebook.regex_limits import regex_timed_out
 from chats.prompting.lorebook.keys import Key, PlainKey, RegexKey
 from chats.prompting.lorebook.scan_text import Finds, Haystack, HaystackFinds, LengthRange, ScanText
-from chats.prompting.lorebook.text_memo import TextMemo
+from chats.prompting.lorebook.text_memo import TextMemo, text_key
 
 Bits = int  # bit i set: key i of the entry's primary (or secondary) keys is found
 KeySearch = Callable[[Key], bool]  # whether a key the bits do not cover is in the haystack
@@ -138,12 +138,12 @@ class KeyTable:
     def _regex_in_text(self, key: RegexKey, text: str, piece: ScanText | None) -> bool:
         """Whether the key matches `text` (`piece`, if there is one), remembered across calls unless
         the search ran out of time (then it counts as no match for this call only)."""
-        found = self._regex_texts.get((key, text))
+        found = self._regex_texts.get((key, *text_key(text)))
         if found is None:
             options = {"case_sensitive": self.case_sensitive, "whole_words": self.whole_words}
             found = key.piece_matches(piece or ScanText(text), **options)
             if not regex_timed_out(key.text):
-                self._regex_texts.put((key, text), found, characters=len(text))
+                self._regex_texts.put((key, *text_key(text)), found, characters=len(text))
         return found
 
     def finds(self, haystack: Haystack, lengths: LengthRange) -> HaystackFinds:
@@ -193,14 +193,14 @@ class KeyTable:
 
     def _text_finds(self, text: str, piece: ScanText | None, lengths: LengthRange) -> Finds:
         """What the table finds in `text` (`piece`, if there is one), remembered across calls."""
-        finds = self._texts.get(text)
+        finds = self._texts.get(text_key(text))
         if finds is None:
             finds = (
                 self._scan(piece, lengths)
                 if piece is not None
                 else self._scan(ScanText(text), self.lengths or (1, 1))
             )
-            self._texts.put(text, finds, characters=len(text))
+            self._texts.put(text_key(text), finds, characters=len(text))
         return finds
 
     def _scan(self, piece: ScanText, lengths: LengthRange) -> Finds:

@@ -264,7 +264,7 @@ def daphne_start(db_name: str, *, conn_max_age: int = 60) -> tuple[subprocess.Po
         "DATABASE_URL": database_url(db_name),
         "DATABASE_CONN_MAX_AGE": str(conn_max_age),
         # What production runs: tokens batched (the test settings send one event per token).
-        "TOKEN_BATCH_SECONDS": os.environ.get("TOKEN_BATCH_SECONDS", "0.03"),
+        "TOKEN_BATCH_SECONDS": os.environ.get("TOKEN_BATCH_SECONDS", "0.01"),
         "LIMIT_FREE_PER_MINUTE": "0",
         "LIMIT_FREE_TOKENS_PER_DAY": "0",
         "WEBSOCKETS_PER_USER": "100000",  # the bench's chats all belong to one user

@@ -6,8 +6,12 @@ back even to the socket next door, one inbox per process that drops what overflo
 without a word, members of a dead process that stay in a group for a day, and a hop to
 a thread before each message. Here:
 - an event is encoded once, for every socket and the other processes;
-- this process's sockets get it with no round trip; one PUBLISH (pipelined with the
-  caller's own commands, e.g. the live text) reaches the others;
+- one PUBLISH (pipelined with the caller's own commands, e.g. the live text) reaches
+  the others, and every publisher of the process shares the round trip: what is handed
+  in while one pipeline is on its way goes in the next, in order (group commit);
+- this process's sockets get it once Redis has it (`publish`), or at once
+  (`publish_local_first`, for a caller that keeps here what a joining socket catches up
+  from: a reply's tokens);
 - a process listens only to the topics it has sockets for, on one connection, and a
   process that dies takes its subscriptions with it;
 - Pub/Sub never drops a message silently: when the subscriber connection is lost, the

@@ -17,6 +17,7 @@ from chats.limits import (
     PRESET_RANGES,
     chat_import_max_bytes,
 )
+from chats.models import Preset
 from tavern.outbound import validate_outbound_url
 
 OFFLINE_DEMO_LABEL = "Offline demo (canned replies, no model)"
@@ -168,17 +169,7 @@ class PresetForm(forms.Form):
         help_text=f"One a line; at most {PRESET_MAX_STOP_STRINGS}.",
     )
 
-    NUMBERS = (
-        "temperature",
-        "top_p",
-        "top_k",
-        "min_p",
-        "frequency_penalty",
-        "presence_penalty",
-        "repetition_penalty",
-        "max_tokens",
-        "seed",
-    )
+    NUMBERS = Preset.NUMBERS
 
     @classmethod
     def initial_for(cls, preset: Any) -> dict[str, Any]:

@@ -49,6 +49,19 @@ class ModelConnection(models.Model):
 class Preset(models.Model):
     """Sampling settings; imported from SillyTavern presets or made here."""
 
+    # The numeric samplers, named as GenerationParams names them (stop strings aside).
+    NUMBERS = (
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "frequency_penalty",
+        "presence_penalty",
+        "repetition_penalty",
+        "max_tokens",
+        "seed",
+    )
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presets")
     name = models.CharField(max_length=100)
     temperature = models.FloatField(null=True, blank=True)

@@ -14,7 +14,7 @@ from characters.models import Character, Lorebook
 from characters.selectors import lorebooks_in_play
 from tavern.ai.chat import ChatConnectionConfig, GenerationParams
 
-from .models import Author, Chat, ChatParticipant, MemoryChunk, Message
+from .models import Author, Chat, ChatParticipant, MemoryChunk, Message, Preset
 from .prompting.builder import (
     AuthorNote,
     HistoryMessage,
@@ -86,16 +86,8 @@ def _params(chat: Chat) -> GenerationParams:
     if preset is None:
         return GenerationParams()
     return GenerationParams(
-        temperature=preset.temperature,
-        top_p=preset.top_p,
-        top_k=preset.top_k,
-        min_p=preset.min_p,
-        frequency_penalty=preset.frequency_penalty,
-        presence_penalty=preset.presence_penalty,
-        repetition_penalty=preset.repetition_penalty,
+        **{name: getattr(preset, name) for name in Preset.NUMBERS},
         stop=tuple(preset.stop or ()) or None,
-        max_tokens=preset.max_tokens,
-        seed=preset.seed,
     )
 
 

@@ -54,20 +54,7 @@ def preset_import_sillytavern(*, owner: User, name: str, preset_json: dict[str, 
         params = generation_params_from_sillytavern(preset_json)
     except PresetError as error:
         raise ChatError(str(error), field="file") from error
-    data = {
-        name_: getattr(params, name_)
-        for name_ in (
-            "temperature",
-            "top_p",
-            "top_k",
-            "min_p",
-            "frequency_penalty",
-            "presence_penalty",
-            "repetition_penalty",
-            "max_tokens",
-            "seed",
-        )
-    }
+    data = {name_: getattr(params, name_) for name_ in Preset.NUMBERS}
     data["stop"] = list(params.stop or [])
     return preset_save(
         owner=owner,

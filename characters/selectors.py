@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from django.http import Http404
 from pgvector.django import CosineDistance
 
 from accounts.models import User
+from tavern.compiled_query import CompiledQuery
 from tavern.db_router import on_primary, on_read_database, reading_from_replica
 
 from .models import (
@@ -375,6 +376,20 @@ def lorebooks_in_play(*, owner_id: int, book_ids: Iterable[int], extra_ids: Any 
         .distinct()
         .order_by("pk")
     )
+
+
+def lorebooks_in_play_query(*id_queries: Callable[[Any], QuerySet[Any]]) -> CompiledQuery[Lorebook]:
+    """`lorebooks_in_play` compiled once (tavern.compiled_query) for a caller that reads
+    it on every turn: the books whose ids one of `id_queries(p)` selects (subqueries of
+    the caller's own tables, e.g. a chat's), and the global books of `p.owner_id`."""
+
+    def build(p: Any) -> QuerySet[Lorebook]:
+        chosen = Q(owner_id=p.owner_id, is_global=True)
+        for ids in id_queries:
+            chosen |= Q(pk__in=ids(p))
+        return Lorebook.objects.filter(chosen).order_by("pk")
+
+    return CompiledQuery(build)
 
 
 def lorebook_entries_of(*, books: Iterable[Lorebook]) -> QuerySet[LorebookEntry]:

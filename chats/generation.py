@@ -31,6 +31,7 @@ from tavern.ai.chat import (
     stream_with_fallback,
 )
 from tavern.ai.offline_provider import OfflineCard, OfflineConnection
+from tavern.compiled_query import CompiledQuery
 
 from . import realtime
 from .models import Chat, Message
@@ -134,10 +135,17 @@ async def _emit(chat_id: int, event: dict[str, Any], sink: EventSink | None) -> 
         await sink(event)
 
 
+# The few columns storing a reply needs (not the set-up, the summary, the lore state).
+_CHAT_FOR_REPLY = CompiledQuery(
+    lambda p: Chat.objects.select_related("owner").only("id", "owner__id").filter(pk=p.chat_id)[:1]
+)
+
+
 def _store(ctx: TurnContext, text: str, record: GenerationRecord) -> Message:
     with transaction.atomic():
-        # The few columns storing a reply needs (not the set-up, the summary, the lore state).
-        chat = Chat.objects.select_related("owner").only("id", "owner__id").get(pk=ctx.chat_id)
+        chat = _CHAT_FOR_REPLY.first(chat_id=ctx.chat_id)
+        if chat is None:
+            raise Chat.DoesNotExist(f"chat {ctx.chat_id}")
         if ctx.mode == "send":
             message = message_append_reply(chat=chat, character=ctx.speaker, content=text, generation=record)
         else:

@@ -85,10 +85,15 @@ def connection_config(row: ModelConnection) -> ChatConnectionConfig:
     )
 
 
-def chat_connections(chat: Chat) -> list[ChatConnectionConfig]:
-    """The chat's connection, then its fallbacks, keys decrypted; empty = offline demo."""
+def chat_connections(
+    chat: Chat, *, fallbacks: Sequence[ModelConnection] | None = None
+) -> list[ChatConnectionConfig]:
+    """The chat's connection, then its fallbacks (`fallbacks`, when read already), keys
+    decrypted; empty = offline demo."""
     rows = [chat.connection] if chat.connection_id else []
-    rows += [c for c in chat.fallback_connections.all() if c.pk != chat.connection_id]
+    if fallbacks is None:
+        fallbacks = list(chat.fallback_connections.all())
+    rows += [c for c in fallbacks if c.pk != chat.connection_id]
     return [connection_config(row) for row in rows if row is not None]
 
 

@@ -8,6 +8,7 @@ from pgvector.django import CosineDistance
 
 from accounts.models import User
 from tavern.ai.embeddings import embed_texts
+from tavern.compiled_query import CompiledQuery
 
 from .models import Chat, ChatParticipant, MemoryChunk, Message, ModelConnection, Preset, UsageRecord
 
@@ -38,10 +39,8 @@ def chat_get_for_user(*, chat_id: int, user: User) -> Chat:
     return chat
 
 
-def chat_for_message(*, chat_id: int, user: User) -> Chat:
-    """The little a new message needs of its chat (whether it is archived, the name the
-    user speaks under), in one small query: storing a message is what a user waits for."""
-    chat = (
+_CHAT_FOR_MESSAGE = CompiledQuery(
+    lambda p: (
         Chat.objects.select_related("persona", "owner")
         .only(
             "id",
@@ -55,9 +54,16 @@ def chat_for_message(*, chat_id: int, user: User) -> Chat:
             "owner__is_active",
             "owner__subscription_tier",
         )
-        .filter(pk=chat_id, owner=user)
-        .first()
+        .filter(pk=p.chat_id, owner_id=p.user_id)[:1]
     )
+)
+
+
+def chat_for_message(*, chat_id: int, user: User) -> Chat:
+    """The little a new message needs of its chat (whether it is archived, the name the
+    user speaks under), in one small query compiled once: storing a message is what a
+    user waits for."""
+    chat = _CHAT_FOR_MESSAGE.first(chat_id=chat_id, user_id=user.pk)
     if chat is None:
         raise Http404
     return chat

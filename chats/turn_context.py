@@ -8,11 +8,12 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 
-from characters.models import Character, Lorebook
-from characters.selectors import lorebooks_in_play
+from characters.models import Character
+from characters.selectors import lorebooks_in_play_query
 from tavern.ai.chat import ChatConnectionConfig, GenerationParams
+from tavern.compiled_query import CompiledQuery
 
 from .models import Author, Chat, ChatParticipant, MemoryChunk, Message, Preset
 from .prompting.builder import (
@@ -91,14 +92,6 @@ def _params(chat: Chat) -> GenerationParams:
     )
 
 
-def _lorebooks(chat: Chat, characters: list[Character]) -> list[Lorebook]:
-    return lorebooks_in_play(
-        owner_id=chat.owner_id,
-        book_ids=[c.book_id for c in characters if c.book_id],
-        extra_ids=Chat.lorebooks.through.objects.filter(chat_id=chat.pk).values("lorebook_id"),
-    )
-
-
 def _memories(chat: Chat, *, query: str, before_position: int, character_ids: list[int]) -> list[str]:
     """The chat's passages the window left out and, with cross-chat memory, the owner's
     with these characters from anywhere."""
@@ -147,21 +140,75 @@ class HistoryRow(NamedTuple):
         return self.id
 
 
+# The turn's reads of its chat, compiled once (tavern.compiled_query): building their SQL
+# cost more than running them.
+_CHAT = CompiledQuery(
+    lambda p: Chat.objects.select_related("owner", "persona", "connection", "preset").filter(
+        pk=p.chat_id, owner_id=p.user_id
+    )[:1]
+)
+_PARTICIPANTS = CompiledQuery(
+    lambda p: (
+        ChatParticipant.objects.select_related("character")
+        .defer(*(f"character__{name}" for name in _CHARACTER_FIELDS_UNUSED))
+        .filter(chat_id=p.chat_id)
+        .order_by("position", "pk")
+    )
+)
+_FALLBACKS = CompiledQuery(
+    lambda p: (
+        Chat.fallback_connections.through.objects.select_related("modelconnection")
+        .filter(chat_id=p.chat_id)
+        .order_by("modelconnection__name", "modelconnection_id")
+    )
+)
+
+# The books in play: the present participants' own, the chat's, the owner's global ones.
+_LOREBOOKS = lorebooks_in_play_query(
+    lambda p: ChatParticipant.objects.filter(chat_id=p.chat_id, left_at__isnull=True).values(
+        "character__book_id"
+    ),
+    lambda p: Chat.lorebooks.through.objects.filter(chat_id=p.chat_id).values("lorebook_id"),
+)
+
+
 def _context_size(chat: Chat) -> int:
     return chat.connection.context_size if chat.connection_id else DEFAULT_CONTEXT_SIZE
+
+
+def _history_page(size: int, *, older: bool) -> CompiledQuery[Message]:
+    """The query of one page of `size` messages: the newest, or those before a position."""
+    key = (size, older)
+    query = _HISTORY_PAGES.get(key)
+    if query is None:
+
+        def build(p: Any) -> Any:
+            queryset = Message.objects.filter(chat_id=p.chat_id)
+            if older:
+                queryset = queryset.filter(position__lt=p.before)
+            return queryset.order_by("-position").values_list(*HistoryRow._fields)[:size]
+
+        query = _HISTORY_PAGES.setdefault(key, CompiledQuery(build))
+    return query
+
+
+_HISTORY_PAGES: dict[tuple[int, bool], CompiledQuery[Message]] = {}
 
 
 def _recent_messages(chat: Chat, *, token_budget: int) -> list[HistoryRow]:
     """The newest messages, oldest first, read in pages until their tokens exceed the
     context (a long chat reads a page or two, not thousands of rows). The first page is
-    sized for the budget at ~64 tokens a message; each next one is four times larger."""
+    sized for the budget at ~64 tokens a message (a power of two from 32); each next one
+    is four times larger, up to HISTORY_PAGE_MAX."""
     found: list[HistoryRow] = []
     tokens = 0
-    queryset = Message.objects.filter(chat=chat).order_by("-position").values_list(*HistoryRow._fields)
-    size = min(max(token_budget // 64, 32), HISTORY_PAGE_MAX)
+    size = min(max(32, 1 << max(token_budget // 64 - 1, 1).bit_length()), HISTORY_PAGE_MAX)
     while len(found) < HISTORY_LIMIT:
-        older = queryset.filter(position__lt=found[-1].position) if found else queryset
-        page = [HistoryRow._make(row) for row in older[:size]]
+        if found:
+            rows = _history_page(size, older=True).all(chat_id=chat.pk, before=found[-1].position)
+        else:
+            rows = _history_page(size, older=False).all(chat_id=chat.pk)
+        page = [HistoryRow._make(row) for row in rows]
         found += page
         tokens += sum(m.token_count for m in page)
         if len(page) < size or tokens > token_budget:
@@ -182,20 +229,10 @@ def turn_context_load(
 ) -> TurnContext | None:
     """Read and decide everything for one turn. None: nobody is to speak (manual group)."""
     rng = rng or random.Random()  # noqa: S311 - speaker choice and lore probability, not security
-    chat = (
-        Chat.objects.select_related("owner", "persona", "connection", "preset")
-        .prefetch_related(
-            Prefetch(
-                "participants",
-                queryset=ChatParticipant.objects.select_related("character").defer(
-                    *(f"character__{name}" for name in _CHARACTER_FIELDS_UNUSED)
-                ),
-            ),
-            "fallback_connections",
-        )
-        .get(pk=chat_id, owner_id=user_id)
-    )
-    participants = [p for p in chat.participants.all() if p.left_at is None]
+    chat = _CHAT.first(chat_id=chat_id, user_id=user_id)
+    if chat is None:
+        raise Chat.DoesNotExist(f"chat {chat_id} of user {user_id}")
+    participants = [p for p in _PARTICIPANTS.all(chat_id=chat_id) if p.left_at is None]
     characters = {p.character_id: p.character for p in participants}
     messages = _recent_messages(chat, token_budget=_context_size(chat))
 
@@ -237,7 +274,9 @@ def turn_context_load(
             return None
         speaker = characters[choice.character_id]
 
-    connections = chat_connections(chat)
+    connections = chat_connections(
+        chat, fallbacks=[row.modelconnection for row in _FALLBACKS.all(chat_id=chat_id)]
+    )
     budget = reply_budget(connections, reply_tokens=chat.preset.max_tokens if chat.preset else None)
     context_size, max_reply = budget.context_size, budget.reply_tokens
     history = _history(messages)
@@ -247,7 +286,7 @@ def turn_context_load(
     from .lore import lore_for_turn
 
     lore, lorebook_state = lore_for_turn(
-        books=_lorebooks(chat, ordered),
+        books=_LOREBOOKS.all(chat_id=chat.pk, owner_id=chat.owner_id),
         history=history,
         state=chat.lorebook_state,
         context_size=context_size,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 
 from accounts.models import User
+from tavern.compiled_query import CompiledQuery
 
 from .generation import (
     EventSink,
@@ -167,8 +168,13 @@ async def _caller(user_id: int) -> User:
     return user
 
 
+_ACTIVE_USER = CompiledQuery(
+    lambda p: User.objects.only("is_active", "subscription_tier").filter(pk=p.user_id, is_active=True)[:1]
+)
+
+
 def _active_user(user_id: int) -> User:
-    user = User.objects.only("is_active", "subscription_tier").filter(pk=user_id, is_active=True).first()
+    user = _ACTIVE_USER.first(user_id=user_id)
     if user is None:
         raise SignedOut
     return user
@@ -182,7 +188,13 @@ def _send_context(chat_id: int, user_id: int, client_id: str) -> tuple[Chat, Mes
         raise SignedOut
     if not client_id:
         return chat, None
-    return chat, Message.objects.filter(chat_id=chat.pk, client_id=client_id).first()
+    return chat, _RESENT.first(chat_id=chat.pk, client_id=client_id)
+
+
+_RESENT = CompiledQuery(
+    lambda p: Message.objects.filter(chat_id=p.chat_id, client_id=p.client_id).order_by("pk")[:1],
+    strings=("client_id",),
+)
 
 
 async def _reserve(chat_id: int, user_id: int, mode: str, **targets: int | None) -> Turn:

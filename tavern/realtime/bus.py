@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from django.conf import settings
 
@@ -55,7 +55,9 @@ class Subscriber:
 
 
 def encode(event: dict[str, Any]) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    """An event as the socket frame every subscriber gets (compact JSON, UTF-8 as is;
+    orjson: a frame per token batch of every chat is encoded here)."""
+    return orjson.dumps(event).decode()
 
 
 class Bus:

@@ -5,7 +5,9 @@ Builds the chats (messages and their swipes, bulk-created) in its own database
 `bench_chat_store` on the embedded PostgreSQL, kept between runs (the appended
 messages stay too: the figure must not depend on the chat's length). Prints
 median / p95 / p99 over `--runs` appends for each chat, for the service alone and
-for the database work of a turn's send around it (`chats.turns`: the user, a resend, the chat).
+for a socket's send around it (`chats.turns._send_store`, its one trip to the database
+thread: the chat, a resend, the quota and the reply's slot in Redis, the append), and
+for the reply's context read ahead in the same trip.
 
     .venv/bin/python -m tavern.embedded run -- .venv/bin/python bench/chat_store_message.py
 
@@ -121,10 +123,18 @@ def report(label: str, samples: list[float]) -> None:
 
 
 def measure(runs: int) -> None:
+    from chats.generation import generation_release_sync
     from chats.models import Message
     from chats.selectors import chat_get_for_user
     from chats.services import message_append_user
-    from chats.turns import _send_context
+    from chats.turn_context import turn_context_load
+    from chats.turns import _send_store
+
+    # The quota is checked as production does (two Redis reads), with limits no run reaches.
+    settings.TAVERN_TIER_LIMITS = {
+        tier: {**limits, "messages_per_minute": 10**9, "tokens_per_day": 10**12}
+        for tier, limits in settings.TAVERN_TIER_LIMITS.items()
+    }
 
     rng = random.Random(1)
     texts = [line(rng) for _ in range(64)]
@@ -141,12 +151,19 @@ def measure(runs: int) -> None:
         report("message_append_user (service)", service)
 
         def socket_path(i: int, chat=chat, owner=owner, stamp=stamp) -> None:  # type: ignore[no-untyped-def]
-            # The database work of `chats.turns.turn_send` (the Redis steps left out).
-            found, _ = _send_context(chat.pk, owner.pk, f"b{stamp}-{i}")
-            message_append_user(chat=found, content=texts[i % 64], client_id=f"b{stamp}-{i}")
+            stored = _send_store(chat.pk, owner.pk, texts[i % 64], f"b{stamp}-{i}")
+            # Free the slot for the next send: one Redis command, timed with the send.
+            generation_release_sync(chat.pk, stored.generation_id)
 
         socket = timed(socket_path, runs)
-        report("turn_send's database work (chat, resend, append)", socket)
+        report("a socket's send (chat, resend, quota, slot, append, free)", socket)
+        read = timed(
+            lambda i, chat=chat, owner=owner: turn_context_load(
+                chat_id=chat.pk, user_id=owner.pk, mode="send"
+            ),
+            runs,
+        )
+        report("the reply's context, read ahead in the same trip", read)
 
         with CaptureQueriesContext(connection) as queries:
             message_append_user(chat=chat, content="One more, counted.")

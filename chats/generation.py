@@ -112,19 +112,51 @@ async def generation_reserve(chat_id: int) -> str:
     try:
         locked = await realtime.generation_lock(chat_id, generation_id)
     except realtime.RedisUnavailable as error:
-        raise GenerationRefused(
-            "unavailable", "Replies are unavailable for a moment (the live service is down); try again."
-        ) from error
+        raise _unavailable() from error
+    return _reserved(generation_id, locked=locked)
+
+
+def generation_reserve_sync(chat_id: int) -> str:
+    """`generation_reserve` for sync code: a send takes the slot in its one trip to the
+    database thread."""
+    generation_id = uuid.uuid4().hex
+    try:
+        locked = realtime.generation_lock_sync(chat_id, generation_id)
+    except realtime.RedisUnavailable as error:
+        raise _unavailable() from error
+    return _reserved(generation_id, locked=locked)
+
+
+def _reserved(generation_id: str, *, locked: bool) -> str:
     if not locked:
         raise GenerationRefused("busy", "A reply is already being written in this chat; wait or stop it.")
     _RUNNING[generation_id] = _Run()
     return generation_id
 
 
+def _unavailable() -> GenerationRefused:
+    return GenerationRefused(
+        "unavailable", "Replies are unavailable for a moment (the live service is down); try again."
+    )
+
+
 async def generation_release(chat_id: int, generation_id: str) -> None:
     """Free a reserved slot whose generation will not run."""
     _RUNNING.pop(generation_id, None)
     await realtime.generation_unlock(chat_id, generation_id)
+
+
+def generation_release_sync(chat_id: int, generation_id: str) -> None:
+    _RUNNING.pop(generation_id, None)
+    realtime.generation_unlock_sync(chat_id, generation_id)
+
+
+@dataclass(frozen=True)
+class ContextRead:
+    """A turn's context, read ahead: a send reads it in its trip to the database thread,
+    just after storing the message. `context` None: nobody is to speak."""
+
+    context: TurnContext | None
 
 
 async def _emit(chat_id: int, event: dict[str, Any], sink: EventSink | None) -> None:
@@ -172,25 +204,29 @@ async def generation_run(
     target_message_id: int | None = None,
     requested_character_id: int | None = None,
     sink: EventSink | None = None,
+    read: ContextRead | None = None,
 ) -> GenerationOutcome | None:
     """Run one generation in the slot `generation_id` (`generation_reserve`); None when
-    nobody is to speak (a manual group chat).
+    nobody is to speak (a manual group chat). `read`: the turn's context, read already.
 
     Whenever it ends — finished, stopped, failed — exactly one final event (done or
     error) goes to the chat's sockets and the sink, unless it was refused (raised)."""
     run = _RUNNING.setdefault(generation_id, _Run())
     last_event: dict[str, Any] | None = None
     try:
-        try:
-            ctx = await db_async(turn_context_load)(
-                chat_id=chat_id,
-                user_id=user_id,
-                mode=mode,
-                target_message_id=target_message_id,
-                requested_character_id=requested_character_id,
-            )
-        except TurnError as error:
-            raise GenerationRefused(error.code, error.message) from error
+        if read is not None:
+            ctx = read.context
+        else:
+            try:
+                ctx = await db_async(turn_context_load)(
+                    chat_id=chat_id,
+                    user_id=user_id,
+                    mode=mode,
+                    target_message_id=target_message_id,
+                    requested_character_id=requested_character_id,
+                )
+            except TurnError as error:
+                raise GenerationRefused(error.code, error.message) from error
         if ctx is None:
             return None
         if run.stop_requested or await realtime.generation_stop_requested(generation_id):
@@ -241,6 +277,7 @@ class _TokenPublisher:
         self.next_stop_check = time.perf_counter() + STOP_POLL_SECONDS
         self.stop_seen = False
         self.pump: asyncio.Task[None] | None = None
+        self.batch_seconds = settings.TOKEN_BATCH_SECONDS  # read once: a setting costs a lookup a token
         self.waiting = False  # the pump waits for the batch time to pass
         self.closing = False
 
@@ -248,7 +285,7 @@ class _TokenPublisher:
         if not self.pending:
             self.pending_since = time.perf_counter()
         self.pending.append(text)
-        if not settings.TOKEN_BATCH_SECONDS:
+        if not self.batch_seconds:
             await self._flush()  # no batching (the tests' setting): each token its own event, in order
         elif self.pump is None:
             self.pump = asyncio.create_task(self._pump())
@@ -256,7 +293,7 @@ class _TokenPublisher:
     async def _pump(self) -> None:
         try:
             while self.pending:
-                wait = self.last_flush + settings.TOKEN_BATCH_SECONDS - time.perf_counter()
+                wait = self.last_flush + self.batch_seconds - time.perf_counter()
                 if wait > 0:
                     self.waiting = True
                     try:

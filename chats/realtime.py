@@ -5,6 +5,7 @@ catches up on the tokens it missed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,13 @@ from django.conf import settings
 from django.db import transaction
 
 from tavern.realtime.bus import PipelineSteps, bus, publish_sync
-from tavern.realtime.redis import REDIS_ERRORS, RedisUnavailable, redis_client, redis_outage_log
+from tavern.realtime.redis import (
+    REDIS_ERRORS,
+    RedisUnavailable,
+    redis_client,
+    redis_outage_log,
+    redis_sync_client,
+)
 
 LIVE_TTL_SECONDS = 600
 
@@ -89,6 +96,18 @@ async def generation_lock(chat_id: int, generation_id: str) -> bool:
         raise RedisUnavailable(str(error)) from error
 
 
+def generation_lock_sync(chat_id: int, generation_id: str) -> bool:
+    """`generation_lock` for sync code (a send takes the slot in its database trip)."""
+    try:
+        return bool(redis_sync_client().set(_lock_key(chat_id), generation_id, nx=True, ex=LIVE_TTL_SECONDS))
+    except REDIS_ERRORS as error:
+        # The answer may be what was lost (a timeout after Redis took the slot): free it
+        # if it is ours, as the send is refused.
+        with contextlib.suppress(*REDIS_ERRORS):
+            redis_sync_client().eval(_DELETE_IF_HELD, 1, _lock_key(chat_id), generation_id)
+        raise RedisUnavailable(str(error)) from error
+
+
 # Delete the key only if it still holds this value, in one step: a get then a delete
 # could free the slot another reply took after this one's lock expired.
 _DELETE_IF_HELD = (
@@ -99,6 +118,13 @@ _DELETE_IF_HELD = (
 async def generation_unlock(chat_id: int, generation_id: str) -> None:
     try:
         await redis_client().eval(_DELETE_IF_HELD, 1, _lock_key(chat_id), generation_id)
+    except REDIS_ERRORS as error:
+        redis_outage_log("freeing the chat's reply slot; it expires by itself", error)
+
+
+def generation_unlock_sync(chat_id: int, generation_id: str) -> None:
+    try:
+        redis_sync_client().eval(_DELETE_IF_HELD, 1, _lock_key(chat_id), generation_id)
     except REDIS_ERRORS as error:
         redis_outage_log("freeing the chat's reply slot; it expires by itself", error)
 

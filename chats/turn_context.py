@@ -92,17 +92,18 @@ def _params(chat: Chat) -> GenerationParams:
     )
 
 
-def _memories(chat: Chat, *, query: str, before_position: int, character_ids: list[int]) -> list[str]:
+def _memory_scope(chat: Chat, *, before_position: int, character_ids: list[int]) -> Any:
     """The chat's passages the window left out and, with cross-chat memory, the owner's
     with these characters from anywhere."""
     scope = Q(chat=chat)
     if chat.cross_chat_memory:
         scope |= Q(owner_id=chat.owner_id, character_id__in=character_ids)
-    return memories_nearest(
-        chunks=MemoryChunk.objects.filter(scope).filter(Q(position_end__lt=before_position) | ~Q(chat=chat)),
-        query=query,
-        limit=MEMORY_RECALL_LIMIT,
-    )
+    return MemoryChunk.objects.filter(scope).filter(Q(position_end__lt=before_position) | ~Q(chat=chat))
+
+
+class RecallNeeded(Exception):
+    """The turn would recall memories (an embedding of the user's words, maybe a call to
+    a provider), which a read made ahead of time does not do: see `turn_context_load`."""
 
 
 # Read with each participant, never used by a turn: the search vector and the embedding
@@ -226,8 +227,12 @@ def turn_context_load(
     target_message_id: int | None = None,
     requested_character_id: int | None = None,
     rng: random.Random | None = None,
+    recall: bool = True,
 ) -> TurnContext | None:
-    """Read and decide everything for one turn. None: nobody is to speak (manual group)."""
+    """Read and decide everything for one turn. None: nobody is to speak (manual group).
+
+    `recall=False` (a read made ahead, before the user's message is acknowledged): raise
+    RecallNeeded rather than embed the user's words to recall memories."""
     rng = rng or random.Random()  # noqa: S311 - speaker choice and lore probability, not security
     chat = _CHAT.first(chat_id=chat_id, user_id=user_id)
     if chat is None:
@@ -321,12 +326,14 @@ def turn_context_load(
     prompt = prompt_build(inputs)
     if prompt.report.history_left_out or chat.cross_chat_memory:
         first_in = prompt.report.history_first_position
-        memories = _memories(
+        chunks = _memory_scope(
             chat,
-            query=last_user_text,
             before_position=first_in if first_in is not None else chat.last_position + 1,
             character_ids=list(characters),
         )
+        if not recall and last_user_text.strip() and chunks.exists():
+            raise RecallNeeded
+        memories = memories_nearest(chunks=chunks, query=last_user_text, limit=MEMORY_RECALL_LIMIT)
         if memories:
             prompt = prompt_build(dataclasses.replace(inputs, memories=memories))
     params = _params(chat)

@@ -12,6 +12,8 @@ outcome) or starts it in the background (`start`)."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -20,21 +22,26 @@ from accounts.models import User
 from tavern.compiled_query import CompiledQuery
 
 from .generation import (
+    ContextRead,
     EventSink,
     GenerationOutcome,
     GenerationRefused,
     generation_release,
+    generation_release_sync,
     generation_reserve,
+    generation_reserve_sync,
     generation_run,
     generation_stop,
 )
-from .models import Chat, Message
-from .quota import quota_check
+from .models import Message
+from .quota import quota_check, quota_check_sync
 from .realtime import chat_publish, db_async
 from .selectors import chat_for_message
 from .services import message_append_user
+from .turn_context import RecallNeeded, turn_context_load
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
+logger = logging.getLogger(__name__)
 
 
 class SignedOut(PermissionDenied):
@@ -52,6 +59,7 @@ class Turn:
     generation_id: str
     target_message_id: int | None = None
     requested_character_id: int | None = None
+    read: ContextRead | None = field(default=None, repr=False)  # the context, read ahead
     _claimed: bool = field(default=False, repr=False)
 
     async def run(self, sink: EventSink | None = None) -> GenerationOutcome | None:
@@ -70,6 +78,7 @@ class Turn:
             requested_character_id=self.requested_character_id,
             generation_id=self.generation_id,
             sink=sink,
+            read=self.read,
         )
 
     def start(self) -> asyncio.Task[None]:
@@ -115,22 +124,25 @@ async def turn_send(
 
     Raises QuotaExceeded, GenerationRefused (another reply is being written) and
     ChatError (the message is refused) — in each case nothing is stored."""
-    chat, resent = await db_async(_send_context)(chat_id, user_id, client_id)
-    if resent is not None:  # a resend after a network blip: its reply was asked for already
-        return Sent(resent, created=False, turn=None)
-    await quota_check(user_id=user_id, tier=chat.owner.subscription_tier)
-    turn = await _reserve(chat_id, user_id, "send", requested_character_id=character_id)
+    trip = asyncio.ensure_future(db_async(_send)(chat_id, user_id, content, client_id, character_id))
     try:
-        message, created = await db_async(message_append_user)(
-            chat=chat, content=content, client_id=client_id
-        )
-    except BaseException:
-        await turn.release()
+        stored = await asyncio.shield(trip)
+    except asyncio.CancelledError:
+        # The caller went away (a socket closed); the trip finishes in its thread all the
+        # same: free the slot it took, or it would stay taken until it expires.
+        trip.add_done_callback(functools.partial(_free_abandoned_slot, chat_id))
         raise
-    if not created:  # the same resend, racing this one
-        await turn.release()
-        return Sent(message, created=False, turn=None)
-    return Sent(message, created=True, turn=turn)
+    if stored.generation_id is None:  # a resend after a network blip: its reply was asked for already
+        return Sent(stored.message, created=False, turn=None)
+    turn = Turn(
+        chat_id=chat_id,
+        user_id=user_id,
+        mode="send",
+        generation_id=stored.generation_id,
+        requested_character_id=character_id,
+        read=stored.read,
+    )
+    return Sent(stored.message, created=True, turn=turn)
 
 
 async def turn_trigger(*, chat_id: int, user_id: int, character_id: int | None = None) -> Turn:
@@ -180,15 +192,75 @@ def _active_user(user_id: int) -> User:
     return user
 
 
-def _send_context(chat_id: int, user_id: int, client_id: str) -> tuple[Chat, Message | None]:
-    """The chat a message goes to, with its owner's standing (active, plan), and the
-    message already stored under `client_id` if this is a resend: two small queries."""
+@dataclass(frozen=True)
+class _Stored:
+    message: Message
+    generation_id: str | None = None  # None: a resend, stored before; no reply asked
+    read: ContextRead | None = None
+
+
+def _send(chat_id: int, user_id: int, content: str, client_id: str, character_id: int | None) -> _Stored:
+    """A send's one trip to the database thread: the message stored with the reply's
+    slot taken, then the reply's context read ahead, so that the generation starts
+    without another trip."""
+    stored = _send_store(chat_id, user_id, content, client_id)
+    if stored.generation_id is None:
+        return stored
+    return _Stored(stored.message, stored.generation_id, _read_ahead(chat_id, user_id, character_id))
+
+
+def _send_store(chat_id: int, user_id: int, content: str, client_id: str) -> _Stored:
+    """In the order a send needs: the chat and its owner's standing (active, plan); the
+    message stored under `client_id` if this is a resend; the quota; the reply's slot;
+    the message."""
     chat = chat_for_message(chat_id=chat_id, user=User(pk=user_id))
     if not chat.owner.is_active:
         raise SignedOut
-    if not client_id:
-        return chat, None
-    return chat, _RESENT.first(chat_id=chat.pk, client_id=client_id)
+    if client_id and (resent := _RESENT.first(chat_id=chat.pk, client_id=client_id)) is not None:
+        return _Stored(resent)
+    quota_check_sync(user_id=user_id, tier=chat.owner.subscription_tier)
+    generation_id = generation_reserve_sync(chat_id)
+    try:
+        message, created = message_append_user(chat=chat, content=content, client_id=client_id)
+    except BaseException:
+        generation_release_sync(chat_id, generation_id)
+        raise
+    if not created:  # the same resend, racing this one
+        generation_release_sync(chat_id, generation_id)
+        return _Stored(message)
+    return _Stored(message, generation_id)
+
+
+def _free_abandoned_slot(chat_id: int, trip: asyncio.Future[_Stored]) -> None:
+    if trip.cancelled() or trip.exception() is not None:
+        return  # nothing stored, the slot freed in the trip
+    generation_id = trip.result().generation_id
+    if generation_id is not None:
+        task = asyncio.get_running_loop().create_task(generation_release(chat_id, generation_id))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+
+def _read_ahead(chat_id: int, user_id: int, character_id: int | None) -> ContextRead | None:
+    """The reply's context, or None when it is not read now: when the turn recalls
+    memories (an embedding, which the acknowledgement of the message must not wait
+    for), or when reading fails (the message is stored and the slot taken, so the
+    generation reads it again and reports what went wrong)."""
+    try:
+        return ContextRead(
+            turn_context_load(
+                chat_id=chat_id,
+                user_id=user_id,
+                mode="send",
+                requested_character_id=character_id,
+                recall=False,
+            )
+        )
+    except RecallNeeded:  # recalling waits for an embedding: the generation does it, after the ack
+        return None
+    except Exception:  # see the docstring: logged, and read again by the generation
+        logger.warning("reading a turn's context ahead failed; the generation reads it", exc_info=True)
+        return None
 
 
 _RESENT = CompiledQuery(

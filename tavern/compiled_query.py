@@ -10,8 +10,9 @@ time, so the hot path compiles each one once:
     chat = _CHAT.first(chat_id=7)
 
 `p.<name>` stands for a value given at each call. The queryset is compiled with a
-stand-in value for each name (an int far from any real id, or a marked string) and
-the stand-ins are found again in the compiled parameters; a name the compiled SQL
+stand-in value for each name (an int far from any real id, or a marked string), twice
+with different stand-ins that must give the same SQL, and the stand-ins are found
+again in the compiled parameters; a name the compiled SQL
 does not pass as a parameter as it was given (`__icontains` or `__startswith`
 wrapping it in `%`) is refused on first use, loudly, never silently. Rows are made
 into instances by the compiler that built the SQL (select_related, only/defer and
@@ -31,16 +32,18 @@ from collections.abc import Callable, Iterable
 from itertools import count
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 _M = TypeVar("_M", bound=Model)
 
-# Stand-ins: inside PostgreSQL's int4 (a lookup on an IntegerField drops a value out of
-# its range from the SQL) and positive (PositiveIntegerField's range starts at 0).
-_FIRST_STAND_IN = 2_147_480_000
-_STRING_MARK = "\x00compiled-query:"
+# Two sets of stand-ins, positive (PositiveIntegerField's range starts at 0): one near the
+# top of PostgreSQL's int4, one inside int2. The queryset is compiled with each and the
+# two must agree: a lookup whose condition depends on the value (Django drops one on a
+# field whose range the value is out of, e.g. a SmallIntegerField) is refused.
+_STAND_IN_SETS = ((2_147_480_000, "\x00compiled-query-a:"), (30_001, "\x00compiled-query-b:"))
 
 
 class CompiledQueryError(Exception):
@@ -50,9 +53,9 @@ class CompiledQueryError(Exception):
 class _StandIns:
     """`p` in the builder: each attribute read is a name given at call time."""
 
-    def __init__(self, strings: frozenset[str]) -> None:
-        self._strings = strings
-        self._next = count(_FIRST_STAND_IN)
+    def __init__(self, strings: frozenset[str], first: int, mark: str) -> None:
+        self._strings, self._mark = strings, mark
+        self._next = count(first)
         self.values: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
@@ -60,7 +63,7 @@ class _StandIns:
             raise AttributeError(name)
         if name not in self.values:
             number = next(self._next)
-            self.values[name] = f"{_STRING_MARK}{name}:{number}" if name in self._strings else number
+            self.values[name] = f"{self._mark}{name}:{number}" if name in self._strings else number
         return self.values[name]
 
 
@@ -76,7 +79,13 @@ class _Compiled:
         if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
             raise CompiledQueryError("only model and values_list querysets are supported.")
         compiler = queryset.query.get_compiler(using=alias)
-        self.sql, params = compiler.as_sql()
+        try:
+            self.sql, params = compiler.as_sql()
+        except (EmptyResultSet, FullResultSet) as error:  # a condition the value decided
+            raise CompiledQueryError(
+                "a condition depends on the value (a lookup on a field whose range a value can be "
+                "out of, such as a SmallIntegerField): compile it the usual way."
+            ) from error
         self.params = list(params)
         by_value = {value: name for name, value in stand_ins.items()}
         self.slots = [
@@ -155,13 +164,22 @@ class CompiledQuery(Generic[_M]):
             if compiled is not None:
                 return alias, compiled
         with self._lock:
-            stand_ins = _StandIns(self._strings)
-            queryset = self._build(stand_ins)
-            self._model, self._names = queryset.model, frozenset(stand_ins.values)
+            built = []
+            for first, mark in _STAND_IN_SETS:
+                stand_ins = _StandIns(self._strings, first, mark)
+                built.append((self._build(stand_ins), stand_ins.values))
+            queryset = built[0][0]
+            self._model, self._names = queryset.model, frozenset(built[0][1])
             alias = alias or router.db_for_read(queryset.model) or DEFAULT_DB_ALIAS
             compiled = self._by_alias.get(alias)
             if compiled is None:
-                compiled = self._by_alias[alias] = _Compiled(queryset, stand_ins.values, alias)
+                compiled, other = (_Compiled(each, values, alias) for each, values in built)
+                if (compiled.sql, compiled.slots) != (other.sql, other.slots):
+                    raise CompiledQueryError(
+                        "the SQL changes with the values (a lookup on a field whose range a value "
+                        "can be out of, such as a SmallIntegerField): compile it the usual way."
+                    )
+                self._by_alias[alias] = compiled
             return alias, compiled
 
     def all(self, *, using: str | None = None, **values: Any) -> list[Any]:

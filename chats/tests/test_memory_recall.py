@@ -9,7 +9,7 @@ from chats.models import Chat, MemoryChunk
 from chats.reply_inputs import MEMORY_RECALL_LIMIT
 from chats.services import GenerationRecord, connection_save, message_append_reply, message_append_user
 from chats.tests.factories import make_chat
-from chats.turn_context import turn_context_load
+from chats.turn_context import RecallNeeded, turn_context_load
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +108,24 @@ def test_no_memory_is_recalled_while_the_whole_chat_fits(user):
 
     assert MemoryChunk.objects.filter(chat=chat).count() == 1
     assert (ctx.prompt.report.memories_included, ctx.prompt.report.history_left_out) == (0, 0)
+
+
+def test_a_read_made_ahead_of_the_acknowledgement_leaves_recall_to_the_generation(user):
+    """A send reads the reply's context before acknowledging the message
+    (`chats.turns._read_ahead`); recalling would make that wait for an embedding."""
+    chat = _long_chat(user)
+    memory_embed_new(chat_id=chat.pk)
+    message_append_user(chat=chat, content="Do you remember what my sister keeps on the marsh?")
+
+    with pytest.raises(RecallNeeded):
+        turn_context_load(chat_id=chat.pk, user_id=user.pk, mode="send", recall=False)
+    assert turn_context_load(chat_id=chat.pk, user_id=user.pk, mode="send").prompt.report.memories_included
+
+
+def test_a_read_made_ahead_goes_on_when_there_is_nothing_to_recall(user):
+    chat = _long_chat(user)  # nothing embedded yet
+    message_append_user(chat=chat, content="Do you remember what my sister keeps on the marsh?")
+
+    ctx = turn_context_load(chat_id=chat.pk, user_id=user.pk, mode="send", recall=False)
+
+    assert ctx.prompt.report.history_left_out and ctx.prompt.report.memories_included == 0

@@ -71,7 +71,7 @@ def test_the_queryset_is_built_and_compiled_once(user):
     query.all(chat_id=second.pk)
     query.all(chat_id=first.pk)
 
-    assert len(built) == 1
+    assert len(built) == 2  # once with each set of stand-ins, on the first call only
 
 
 def test_values_list_querysets_give_tuples_and_string_values_are_passed(user):
@@ -108,6 +108,19 @@ def test_a_lookup_that_changes_its_value_is_refused_by_name(user):
         contains.all(words="harbour")
     with pytest.raises(CompiledQueryError, match=r"^prefix: "):
         starts.all(chat_id=chat.pk, prefix="Harb")
+
+
+def test_a_condition_that_depends_on_the_value_is_refused(user):
+    """Django drops a lookup whose value is out of its field's range (position is a
+    PositiveSmallIntegerField): compiled with such a stand-in, the SQL would lose it."""
+    chat = make_chat(user)
+    dropped = CompiledQuery(lambda p: Message.objects.filter(chat_id=p.chat_id, swipe_index__lt=p.chat_id))
+    empty = CompiledQuery(lambda p: ChatParticipant.objects.filter(position=p.position))
+
+    with pytest.raises(CompiledQueryError, match="SQL changes with the values"):
+        dropped.all(chat_id=chat.pk)
+    with pytest.raises(CompiledQueryError, match="a condition depends on the value"):
+        empty.all(position=0)
 
 
 def test_prefetching_is_refused():

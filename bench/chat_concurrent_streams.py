@@ -345,6 +345,16 @@ def run(chats: int, seconds: float, ramp: float, conn_max_age: int, web: int) ->
         "  CPU over the run (% of one core): "
         + ", ".join(f"{name} {value:.0f}%" for name, value in cpu.items())
     )
+    # What a delivered token costs the web processes (turns included), and how much of
+    # the machine the whole run took (the bench's own wire server and clients included).
+    web_cpu = sum(value for name, value in cpu.items() if name.startswith("web ")) / 100 * wall
+    web_us_per_token = web_cpu / len(tally.delays) * 1e6 if tally.delays else float("nan")
+    machine_pct = sum(cpu.values()) / (os.cpu_count() or 1)
+    print(
+        f"  web CPU per delivered token: {web_us_per_token:.0f} µs (turns included); "
+        f"the machine was {machine_pct:.0f}% busy, of which the bench's wire server and clients "
+        f"{(cpu['wire server'] + cpu['clients (this)']) / (os.cpu_count() or 1):.0f}%"
+    )
     load1, _, _ = os.getloadavg()
     print(f"  machine load average (1 min) at the end: {load1:.2f} on {os.cpu_count()} cores")
     print(
@@ -355,7 +365,7 @@ def run(chats: int, seconds: float, ramp: float, conn_max_age: int, web: int) ->
     print(
         f"RESULT chats={chats} web={web} words={REPLY_WORDS} offered_tps={chats * 50} delivered_tps={rate:.0f} "
         f"p50_ms={p50:.1f} p99_ms={p99:.1f} turns={tally.turns} failed={tally.failed} "
-        f"errors={sum(tally.errors.values())}"
+        f"errors={sum(tally.errors.values())} web_us_per_token={web_us_per_token:.0f} machine_pct={machine_pct:.0f}"
     )
 
 

@@ -2,12 +2,13 @@
 streamed), and next the voice call, practice sessions and pipelines. Each entry
 point makes one call here.
 
-A turn is: the caller's quota, counted once → the user's message stored (the
-service publishes `message_created` on commit) → the chat's one reply slot taken →
-the reply generated, streamed and stored (`chats.generation`). The functions return
-a `Turn` that already holds the slot, so a stop that follows always finds the reply
-it means, whatever the entry point; the caller then runs it (`run`, awaiting the
-outcome) or starts it in the background (`start`)."""
+A turn is: the caller's quota, counted once → the chat's one reply slot taken → the
+user's message stored (the service publishes `message_created` on commit) → the
+reply generated, streamed and stored (`chats.generation`). A send does the steps up
+to the message, and reads the reply's context, in one trip to the database thread.
+The functions return a `Turn` that already holds the slot, so a stop that follows
+always finds the reply it means, whatever the entry point; the caller then runs it
+(`run`, awaiting the outcome) or starts it in the background (`start`)."""
 
 from __future__ import annotations
 

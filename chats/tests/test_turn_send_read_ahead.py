@@ -3,17 +3,16 @@ stored with the reply's slot taken, and the reply's context read just after it, 
 generation starts without reading it again. A send abandoned mid-trip frees its slot."""
 
 import asyncio
-import threading
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection, transaction
 
 from chats import realtime
 from chats.generation import ContextRead
 from chats.models import Chat, ChatParticipant, Message
 from chats.tests.sockets import chat_on
 from chats.turns import turn_send
+from tavern.testing.row_locks import rows_locked_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,28 +70,15 @@ async def test_a_send_abandoned_mid_trip_frees_the_slot_it_took(user, server):
     row, held by another transaction): the message is stored all the same, and the
     reply's slot, taken before it, does not stay taken until it expires."""
     chat = await sync_to_async(chat_on)(server, user)
-    held, release = threading.Event(), threading.Event()
+    # (Entering blocks the loop only until the other thread holds the lock.)
+    with rows_locked_elsewhere(Chat.objects.filter(pk=chat.pk)) as release:
+        send = asyncio.create_task(turn_send(chat_id=chat.pk, user_id=user.pk, content="Still there?"))
+        await _eventually(lambda: realtime.generation_current(chat.pk))  # slot taken; the append waits
 
-    def hold_the_chat_row() -> None:
-        try:
-            with transaction.atomic():
-                Chat.objects.select_for_update().get(pk=chat.pk)
-                held.set()
-                release.wait(30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_chat_row)
-    holder.start()
-    await asyncio.to_thread(held.wait, 30)
-    send = asyncio.create_task(turn_send(chat_id=chat.pk, user_id=user.pk, content="Still there?"))
-    await _eventually(lambda: realtime.generation_current(chat.pk))  # the slot is taken; the append waits
-
-    send.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await send
-    release.set()
-    await asyncio.to_thread(holder.join, 30)
+        send.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await send
+        release.set()
 
     async def slot_free() -> bool:
         return await realtime.generation_current(chat.pk) is None

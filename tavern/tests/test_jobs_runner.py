@@ -5,11 +5,9 @@ tests/test_import_jobs_* run the same jobs on a real worker."""
 
 import json
 import logging
-import threading
 
 import pytest
 from django.core.files.storage import storages
-from django.db import connection, transaction
 
 from accounts.tests.factories import UserFactory
 from characters.cards import world_to_sillytavern
@@ -19,6 +17,7 @@ from tavern.jobs.registry import JobKind, job_kind_register
 from tavern.jobs.runner import FAILED_ON_OUR_SIDE, job_execute
 from tavern.jobs.services import job_create
 from tavern.models import BackgroundJob, JobStatus
+from tavern.testing.row_locks import rows_locked_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,25 +44,8 @@ def test_a_job_delivered_twice_imports_once():
 
 def test_a_job_another_worker_holds_is_left_alone():
     job = _world_job(UserFactory())
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker() -> None:
-        try:
-            with transaction.atomic():
-                BackgroundJob.objects.select_for_update().get(pk=job.pk)
-                locked.set()
-                release.wait(LOCK_WAIT_SECONDS)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=other_worker)
-    holder.start()
-    try:
-        assert locked.wait(LOCK_WAIT_SECONDS)
+    with rows_locked_elsewhere(BackgroundJob.objects.filter(pk=job.pk)):  # another worker's
         while_held = job_execute(job_id=job.pk)
-    finally:
-        release.set()
-        holder.join(LOCK_WAIT_SECONDS)
 
     job.refresh_from_db()
     assert while_held == "skipped"

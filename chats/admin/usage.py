@@ -23,23 +23,7 @@ class PresetAdmin(ReadOnlyAdmin):
     list_display = ("name", "owner", "temperature", "top_p", "max_tokens", "updated_at")
     search_fields = ("name", "owner__username")
     list_select_related = ("owner",)
-    fields = (
-        "name",
-        "owner",
-        "temperature",
-        "top_p",
-        "top_k",
-        "min_p",
-        "frequency_penalty",
-        "presence_penalty",
-        "repetition_penalty",
-        "stop",
-        "max_tokens",
-        "seed",
-        "source",
-        "created_at",
-        "updated_at",
-    )
+    fields = ("name", "owner", *Preset.NUMBERS, "stop", "source", "created_at", "updated_at")
     readonly_fields = fields
 
 

@@ -177,22 +177,7 @@ class ConnectionInput(serializers.Serializer):
 class PresetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Preset
-        fields = [
-            "id",
-            "name",
-            "temperature",
-            "top_p",
-            "top_k",
-            "min_p",
-            "frequency_penalty",
-            "presence_penalty",
-            "repetition_penalty",
-            "stop",
-            "max_tokens",
-            "seed",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "name", *Preset.NUMBERS, "stop", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
         extra_kwargs = {
             name: {"min_value": lowest, "max_value": highest}

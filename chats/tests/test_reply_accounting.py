@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 
@@ -17,6 +15,7 @@ from characters.tests.factories import CharacterFactory, card_data
 from chats.models import Message, Swipe, UsageRecord
 from chats.services import connection_save
 from chats.tests.factories import make_chat
+from chats.tests.quota_counts import tokens_spent_today
 from tavern.ai.pricing import usage_cost_micro_usd
 from tavern.testing.openai_wire_server import OpenAIWireServer
 
@@ -39,15 +38,6 @@ def _unlimited_quota(settings):  # type: ignore[no-untyped-def]
 def upstream():
     with OpenAIWireServer() as server:
         yield server
-
-
-def _tokens_spent_today(user_id: int) -> int:
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
-    try:
-        keys = list(client.scan_iter(f"{django_settings.REDIS_KEY_PREFIX}:tokens:{user_id}:*"))
-        return sum(int(client.get(key) or 0) for key in keys)
-    finally:
-        client.close()
 
 
 def _connection(user, base_url: str, *, name: str):
@@ -105,7 +95,7 @@ def test_a_reply_is_booked_once_and_its_tokens_spent_by_the_same_count(
     [row] = UsageRecord.objects.filter(user=user)
     assert (row.kind, row.connection_label, row.model, row.cost_micro_usd) == (kind, "Wire", MODEL, 0)
     assert row.tokens_out > 0
-    assert _tokens_spent_today(user.pk) == row.tokens_in + row.tokens_out
+    assert tokens_spent_today(user.pk) == row.tokens_in + row.tokens_out
 
 
 @pytest.mark.parametrize(("ask", "kind"), ENTRY_POINTS)

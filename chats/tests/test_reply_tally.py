@@ -5,14 +5,13 @@ connection that answered, and its settlement: stored, then the daily tokens spen
 from __future__ import annotations
 
 import pytest
-import redis
 from asgiref.sync import sync_to_async
-from django.conf import settings as django_settings
 
 from accounts.tests.factories import UserFactory
 from chats.models import UsageRecord
 from chats.reply_tally import ReplyTally, reply_settle
 from chats.services import GenerationRecord, usage_record
+from chats.tests.quota_counts import tokens_spent_today
 from tavern.ai.chat import ConnectionUsed, ReasoningDelta, StreamFinished, TokenDelta, TokenUsage
 from tavern.ai.tokenizer import count_message_tokens, count_tokens
 
@@ -172,15 +171,6 @@ def test_when_no_connection_answered_the_record_holds_only_the_reason():
 # ---------------------------------------------------------------- settling (real PostgreSQL and Redis)
 
 
-def _tokens_spent_today(user_id: int) -> int:
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
-    try:
-        keys = list(client.scan_iter(f"{django_settings.REDIS_KEY_PREFIX}:tokens:{user_id}:*"))
-        return sum(int(client.get(key) or 0) for key in keys)
-    finally:
-        client.close()
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_settling_stores_the_record_then_spends_its_tokens_once():
     user = await sync_to_async(UserFactory)()
@@ -208,4 +198,4 @@ async def test_settling_stores_the_record_then_spends_its_tokens_once():
         500,
         GPT_4O_MINI_1000_IN_500_OUT,
     )
-    assert await sync_to_async(_tokens_spent_today)(user.pk) == 1500
+    assert await sync_to_async(tokens_spent_today)(user.pk) == 1500

@@ -5,7 +5,6 @@ catches up on the tokens it missed."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -103,8 +102,7 @@ def generation_lock_sync(chat_id: int, generation_id: str) -> bool:
     except REDIS_ERRORS as error:
         # The answer may be what was lost (a timeout after Redis took the slot): free it
         # if it is ours, as the send is refused.
-        with contextlib.suppress(*REDIS_ERRORS):
-            redis_sync_client().eval(_DELETE_IF_HELD, 1, _lock_key(chat_id), generation_id)
+        generation_unlock_sync(chat_id, generation_id)
         raise RedisUnavailable(str(error)) from error
 
 

@@ -331,9 +331,12 @@ def turn_context_load(
             before_position=first_in if first_in is not None else chat.last_position + 1,
             character_ids=list(characters),
         )
-        if not recall and last_user_text.strip() and chunks.exists():
+        if recall:
+            memories = memories_nearest(chunks=chunks, query=last_user_text, limit=MEMORY_RECALL_LIMIT)
+        elif last_user_text.strip() and chunks.exists():
             raise RecallNeeded
-        memories = memories_nearest(chunks=chunks, query=last_user_text, limit=MEMORY_RECALL_LIMIT)
+        else:
+            memories = []  # nothing to recall: no chunk in scope, or no words to recall by
         if memories:
             prompt = prompt_build(dataclasses.replace(inputs, memories=memories))
     params = _params(chat)

@@ -12,9 +12,9 @@ time, so the hot path compiles each one once:
 `p.<name>` stands for a value given at each call. The queryset is compiled with a
 stand-in value for each name (an int far from any real id, or a marked string), twice
 with different stand-ins that must give the same SQL, and the stand-ins are found
-again in the compiled parameters; a name the compiled SQL
-does not pass as a parameter as it was given (`__icontains` or `__startswith`
-wrapping it in `%`) is refused on first use, loudly, never silently. Rows are made
+again in the compiled parameters. A name the compiled SQL does not pass as given
+(`__icontains` or `__startswith` wrap it in `%`), or whose condition depends on its
+value, is refused on first use, loudly, never silently. Rows are made
 into instances by the compiler that built the SQL (select_related, only/defer and
 the fields' converters included), exactly as the ORM does; `values_list` querysets
 give tuples. Not supported, and refused: prefetch_related, extra selects and
